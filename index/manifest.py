@@ -1,0 +1,90 @@
+"""What the index holds, file by file and article by article, in SQLite beside it.
+
+The manifest is written only after the chunks it describes are in Chroma, one transaction per article,
+so after a crash it never claims more than the store has: a re-run redoes exactly what was not finished.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id TEXT PRIMARY KEY, file TEXT NOT NULL, hash TEXT NOT NULL, title TEXT NOT NULL,
+    date TEXT, date_precision TEXT, source TEXT NOT NULL, chunks INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS docs_file ON docs(file);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    file: str
+    hash: str
+    title: str
+    date: str | None
+    date_precision: str | None
+    source: str
+    chunks: int
+
+
+class Manifest:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- files
+    def file_hash(self, path: str) -> str | None:
+        row = self.db.execute("SELECT raw_hash FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def set_file(self, path: str, raw_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (path, raw_hash))
+
+    def forget_file(self, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path=?", (path,))
+
+    def files(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM files")]
+
+    # -- docs
+    def doc(self, doc_id: str) -> DocRecord | None:
+        row = self.db.execute("SELECT * FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        return DocRecord(*row) if row else None
+
+    def docs_of(self, file: str) -> list[DocRecord]:
+        return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs WHERE file=?", (file,))]
+
+    def put_doc(self, rec: DocRecord) -> None:
+        self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
+
+    def drop_doc(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+
+    def all_docs(self) -> list[DocRecord]:
+        return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs ORDER BY doc_id")]
+
+    def counts(self) -> tuple[int, int]:
+        docs, chunks = self.db.execute("SELECT COUNT(*), COALESCE(SUM(chunks), 0) FROM docs").fetchone()
+        return docs, chunks
+
+    def newest_date(self) -> str | None:
+        return self.db.execute("SELECT MAX(date) FROM docs").fetchone()[0]

