@@ -7,6 +7,7 @@ about (a place, name or year it names) or when no sentence matches what is asked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,20 +63,21 @@ class ExtractiveAnswerer:
         best_carried = max(coverage[d].carried_found for d in usable)
         candidates = [c for c in _candidates(passages) if c.passage.doc_id in usable]
         previous = {fold(s) for s in split_sentences(previous_answer)} if previous_answer else set()
+        stems_of = {id(c): set(content_stems(c.sentence)) for c in candidates}
+        weights = _rarity(q.stems + q.carried_stems, list(stems_of.values()))
         for c in candidates:
-            c.score = self._score(c, q, previous)
+            c.score = self._score(c, stems_of[id(c)], q, previous, weights)
             if coverage[c.passage.doc_id].carried_found < best_carried:
                 c.score -= 1.0  # a follow-up stays with the article the conversation is about
         candidates.sort(key=lambda c: (-c.score, c.rank, c.order))
         if not candidates or candidates[0].score < MIN_SCORE:
             return refusal(q.lang)
         top = candidates[0]
-        chosen = [top]
-        for c in candidates[1:]:
-            if len(chosen) >= MAX_SENTENCES[q.kind]:
-                break
-            if c.score >= KEEP_RATIO * top.score and c.score >= MIN_SCORE:
-                chosen.append(c)
+        chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= max(KEEP_RATIO * top.score, MIN_SCORE)]
+        for c in list(chosen):
+            before = _predecessor(c, candidates)
+            if before and before not in chosen and _ANAPHOR.match(c.sentence):
+                chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
         return _compose(chosen, q.lang)
 
     def _coverage(self, doc_id: str, q: Question, passages: list[Passage]) -> Coverage:
@@ -88,16 +90,15 @@ class ExtractiveAnswerer:
         carried = sum(t.found_in(stems, places, text) for t in q.carried_critical)
         return Coverage(doc_id, missing, carried)
 
-    def _score(self, c: Candidate, q: Question, previous: set[str]) -> float:
-        stems = set(content_stems(c.sentence))
-        critical = {t.stem for t in q.critical}
+    def _score(self, c: Candidate, stems: set[str], q: Question, previous: set[str], weights: dict[str, float]) -> float:
+        critical = {t.stem for t in q.critical}  # these already chose the article; in a sentence they count less
         score = 0.0
         for s in dict.fromkeys(q.stems):
             if _matches(s, stems):
-                score += 1.5 if s in critical else 1.0
+                score += (0.5 if s in critical else 1.5 if s == q.head else 1.0) * weights[s]
         for s in dict.fromkeys(q.carried_stems):
             if _matches(s, stems):
-                score += 0.3
+                score += 0.3 * weights[s]
         concepts = concepts_of(c.sentence)
         for concept in q.concepts & concepts:
             score += 0.3 if concept in GENERIC else 1.0
@@ -105,9 +106,32 @@ class ExtractiveAnswerer:
             score += 1.2
         if len(c.sentence.split()) < 5:
             score -= 1.0  # headings and datelines rarely answer anything
+        asked = q.stems + q.carried_stems
+        if sum(not _matches(t, set(asked)) for t in stems) < 2:
+            score -= 1.5  # a sentence that only repeats the question tells nothing new
         if q.wants_more and fold(c.sentence) in previous:
             score -= 2.5  # "who else": not the sentence already given
         return score + 0.4 / (1 + c.rank)
+
+
+_ANAPHOR = re.compile(r"^(?:Das Unternehmen|Die Firma|Er|Sie|Es|Dort|Dabei|Diese[rsmn]?|Hier|Dazu|Davor|Danach|"
+                     r"Daraufhin|It|They|There)\b")
+
+
+def _rarity(query_stems: list[str], sentences: list[set[str]]) -> dict[str, float]:
+    """Weight of each question word by how few candidate sentences contain it: 'KI' decides more than
+    'Unternehmen'. Between 0.5 (in every sentence) and 1.5 (in one)."""
+    n = max(len(sentences), 1)
+    weights = {}
+    for s in query_stems:
+        df = sum(_matches(s, stems) for stems in sentences)
+        weights[s] = 0.5 + (1 - df / n) if df else 1.0
+    return weights
+
+
+def _predecessor(c: Candidate, candidates: list[Candidate]) -> Candidate | None:
+    want = (c.order[0], c.order[1] - 1)
+    return next((o for o in candidates if o.passage.doc_id == c.passage.doc_id and o.order == want), None)
 
 
 def _matches(query_stem: str, stems: set[str]) -> bool:

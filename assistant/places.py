@@ -82,6 +82,10 @@ def place_of(word: str) -> str | None:
     for suffix in ("er", "ern", "s"):  # Leipziger Delegation, Berlins Partnerstadt
         if key.endswith(suffix) and key[: -len(suffix)] in names and len(key) - len(suffix) >= 4:
             return names[key[: -len(suffix)]]
+    for cut in range(len(key) - 4, 3, -1):  # compounds led by a place: Japanreise, Chinabesuch
+        head = key[:cut]
+        if head in names and names[head].startswith("country:"):
+            return names[head]
     return None
 
 

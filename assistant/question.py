@@ -84,6 +84,7 @@ class Question:
     critical: list[Term]
     carried_stems: list[str] = field(default_factory=list)
     carried_critical: list[Term] = field(default_factory=list)
+    head: str | None = None  # stem of the noun asked for: "welche Universität" -> universitaet
     wants_more: bool = False  # "wer war noch dabei?": others than already answered
 
 
@@ -131,23 +132,43 @@ def critical_terms(text: str) -> list[Term]:
             continue
         place = place_of(w)
         is_number = w.isdigit()
-        in_name_run = i > 0 and w[:1].isupper() and any(
-            0 <= j < len(tokens) and j != i and tokens[j][:1].isupper() and tokens[j].lower() not in STOPWORDS
-            and abs(j - i) == 1 and not concepts_of(tokens[j]) and not concepts_of(w) for j in (i - 1, i + 1))
-        if place or is_number or (in_name_run and not concepts_of(w)):
+        if place or is_number or (i > 0 and _in_name_run(tokens, i)):
             out.append(Term(w, stem(w), place))
             seen.add(fold(w))
     return out
 
 
+def _name_like(word: str) -> bool:
+    return word[:1].isupper() and word.lower() not in STOPWORDS and not concepts_of(word) and not place_of(word)
+
+
+def _in_name_run(tokens: list[str], i: int) -> bool:
+    """Olaf Scholz, Hans Carl: capitalised words side by side that are no places and no domain words.
+    (German capitalises every noun, so a single capitalised word says nothing.)"""
+    return _name_like(tokens[i]) and any(0 <= j < len(tokens) and _name_like(tokens[j]) for j in (i - 1, i + 1))
+
+
+_HEAD_DE = re.compile(r"\b(?:welche[rnms]?|wie viele)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
+_HEAD_EN = re.compile(r"\b(?:which|what|how many)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
+
+
+def head_noun(text: str, lang: str) -> str | None:
+    """The noun a which/how-many question asks for: 'Welche japanischen Städte' -> Städte,
+    'Which Hamburg senator' -> senator."""
+    m = (_HEAD_EN if lang == "en" else _HEAD_DE).search(text)
+    return stem(m.group(1)) if m else None
+
+
 def analyse(text: str) -> Question:
+    lang = detect_language(text)
     return Question(
         text=text,
-        lang=detect_language(text),
+        lang=lang,
         kind=_kind(text),
         stems=content_stems(text),
         concepts=concepts_of(text),
         critical=critical_terms(text),
+        head=head_noun(text, lang),
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
     )
 

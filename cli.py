@@ -1,0 +1,206 @@
+"""`delegations`: ingest articles, ask questions, check status, run the evals.
+
+Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
+tracebacks are for bugs only. Heavy imports happen inside the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class UserError(Exception):
+    """Printed as one line, exit code 2."""
+
+
+def _settings(args):
+    from settings import SettingsError, load_settings
+
+    overrides: dict = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _workspace(args):
+    from index.workspace import Workspace
+
+    return Workspace(_settings(args))
+
+
+def cmd_ingest(args) -> int:
+    from index.sync import IngestBusy, sync
+
+    ws = _workspace(args)
+    paths = [Path(p) for p in args.paths] or [ws.settings.corpus_dir]
+    show_progress = not args.json and sys.stderr.isatty()
+    progress = _progress_bar() if show_progress else None
+    try:
+        report = sync(paths, ws, progress)
+    except IngestBusy as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if progress:
+            sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{report.removed} removed; index: {report.documents} articles, {report.chunks} chunks.")
+        for f in report.failed:
+            print(f"failed: {f.path}: {f.error}")
+    return 1 if report.failed else 0
+
+
+def _progress_bar():
+    import time
+
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if total < 5:
+            return
+        elapsed = time.monotonic() - start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate else 0.0
+        filled = int(30 * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} files  {rate:.1f}/s  ETA {eta:.0f}s ")
+        sys.stderr.flush()
+
+    return show
+
+
+def _filters(args):
+    from index.retrieve import Filters
+
+    if not (args.doc or args.date_from or args.date_to):
+        return None
+    return Filters(doc_ids=args.doc or [], date_from=args.date_from, date_to=args.date_to)
+
+
+def cmd_ask(args) -> int:
+    from assistant.service import Assistant, QuestionError
+
+    if args.file:
+        try:
+            questions = [l.strip() for l in Path(args.file).read_text(encoding="utf-8").splitlines() if l.strip()]
+        except OSError as exc:
+            raise UserError(f"Cannot read {args.file}: {exc.strerror or exc}.") from None
+    elif args.question:
+        questions = [" ".join(args.question)]
+    else:
+        raise UserError("Give a question, or -f FILE with one question per line.")
+    ws = _workspace(args)
+    if ws.manifest.counts()[0] == 0:
+        raise UserError(f"The index in {ws.settings.data_dir} is empty; run `delegations ingest` first.")
+    assistant = Assistant(ws)
+    for question in questions:
+        try:
+            answer = assistant.answer(question, filters=_filters(args), backend=args.backend, top_k=args.top_k)
+        except (QuestionError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+        if args.json or args.file:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer))
+    return 0
+
+
+def format_answer(answer) -> str:
+    lines = [answer.answer]
+    for notice in answer.notices:
+        lines.insert(0, f"Hinweis: {notice}")
+    if answer.citations:
+        lines.append("")
+        for c in answer.citations:
+            p = c.passage
+            date = f", {p.date}" if p.date else ""
+            lines.append(f"[{c.n}] {p.title}{date} — {p.source}")
+    return "\n".join(lines)
+
+
+def cmd_status(args) -> int:
+    ws = _workspace(args)
+    status = ws.status()
+    from assistant.backends import backend_status
+
+    status.update(backend_status(ws.settings))
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False))
+    else:
+        for key, value in status.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from evals.run import run_cli
+
+    return run_cli(args, _workspace(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="delegations", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir(p):
+        p.add_argument("--data-dir", help="index location (default: $DELEGATIONS_DATA_DIR or ./data)")
+
+    p = sub.add_parser("ingest", help="add, update and remove articles in the index")
+    p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    data_dir(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p.add_argument("question", nargs="*")
+    p.add_argument("-f", "--file", help="answer one question per line of FILE, one JSON object per line")
+    p.add_argument("--backend", help="extractive | ollama (default from settings)")
+    p.add_argument("--top-k", type=int, help="passages to retrieve")
+    p.add_argument("--doc", action="append", help="only this article id (repeatable)")
+    p.add_argument("--date-from", help="only articles published from YYYY[-MM[-DD]]")
+    p.add_argument("--date-to", help="only articles published until YYYY[-MM[-DD]]")
+    data_dir(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("status", help="what the index holds and whether the backend is reachable")
+    data_dir(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("eval", help="score answers against evals/cases.yaml")
+    p.add_argument("--cases", help="cases file (default: evals/cases.yaml)")
+    p.add_argument("--backend", help="extractive | ollama")
+    data_dir(p)
+    p.add_argument("--json", dest="json_out", help="write results as JSON to this file")
+    p.add_argument("--report", help="write a Markdown report (with PNG charts beside it)")
+    p.add_argument("--baseline", help="compare with this JSON; exit 1 when a metric falls beyond its tolerance")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from assistant.generative import GenerationError
+    from index.embedders import EmbedderError
+    from index.store import StoreError
+
+    try:
+        return args.func(args)
+    except (UserError, StoreError, EmbedderError, GenerationError) as exc:
+        print(f"delegations: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("delegations: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

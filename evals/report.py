@@ -1,0 +1,60 @@
+"""The Markdown eval report with PNG charts (pass rate per category; pass/fail per case)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _charts(report: dict, folder: Path, stem: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    names = []
+    cats = report["categories"]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.bar(list(cats), [c["pass_rate"] for c in cats.values()], color="#3b6ea5")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("pass rate")
+    ax.set_title("Pass rate per category")
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    names.append(f"{stem}-categories.png")
+    fig.savefig(folder / names[-1], dpi=110)
+    plt.close(fig)
+
+    cases = report["cases"]
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.18 * len(cases))))
+    ax.barh([c["id"] for c in cases], [1] * len(cases),
+            color=["#4c9a5f" if c["passed"] else "#c0504d" for c in cases])
+    ax.set_xticks([])
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_title("Cases: green passed, red failed")
+    fig.tight_layout()
+    names.append(f"{stem}-cases.png")
+    fig.savefig(folder / names[-1], dpi=110)
+    plt.close(fig)
+    return names
+
+
+def write_report(report: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    charts = _charts(report, path.parent, path.stem)
+    lines = [f"# Eval report ({report.get('backend', '')})", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in report["metrics"].items()]
+    if report.get("comparison"):
+        lines += ["", "## Against the baseline", "", "| metric | baseline | current | delta | |", "|---|---|---|---|---|"]
+        lines += [f"| {r['metric']} | {r['baseline']} | {r['current']} | {r['delta']:+} | {'**regressed**' if r['regressed'] else ''} |"
+                  for r in report["comparison"]]
+    lines += ["", "## Per category", "", "| category | cases | passed | rate |", "|---|---|---|---|"]
+    lines += [f"| {c} | {r['cases']} | {r['passed']} | {r['pass_rate']} |" for c, r in report["categories"].items()]
+    lines += ["", *[f"![{name}]({name})" for name in charts], "", "## Cases", ""]
+    for c in report["cases"]:
+        mark = "pass" if c["passed"] else "FAIL"
+        lines.append(f"- **{c['id']}** ({mark}) — {c['question']}")
+        lines.append(f"  - answer: {c['answer'][:400]}")
+        if c.get("missing_slots"):
+            lines.append(f"  - missing: {c['missing_slots']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
