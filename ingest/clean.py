@@ -93,7 +93,7 @@ def strip_page_furniture(pages: list[str]) -> list[str]:
         edges = set(body[:2] + body[-2:])
         keep = []
         for line in lines:
-            if line in edges and (re.sub(r"\d+", "#", line) in repeated or _PAGE_NUMBER.match(line)):
+            if line in edges and len(line) <= 80 and (re.sub(r"\d+", "#", line) in repeated or _PAGE_NUMBER.match(line)):
                 continue
             if _CREDIT_LINE.match(line):
                 continue

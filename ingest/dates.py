@@ -20,7 +20,7 @@ MONTH_NUMBERS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
-_ISO = re.compile(rf"\b{_YEAR}-(?P<mnum>0[1-9]|1[0-2])(?:-(?P<day>0[1-9]|[12]\d|3[01]))?\b")
+_ISO = re.compile(rf"\b{_YEAR}-(?P<mnum>0[1-9]|1[0-2])(?:-(?P<day>0[1-9]|[12]\d|3[01]))?(?![\d-])")
 _GERMAN_DAY = re.compile(rf"\b(?P<day>[1-9]|[12]\d|3[01])\.\s*{_MONTH}\s+{_YEAR}\b", re.IGNORECASE)
 _NUMERIC_DAY = re.compile(rf"\b(?P<day>0?[1-9]|[12]\d|3[01])\.(?P<mnum>0?[1-9]|1[0-2])\.{_YEAR}\b")
 _ENGLISH_DAY = re.compile(rf"\b{_MONTH}\s+(?P<day>[1-9]|[12]\d|3[01]),\s*{_YEAR}\b", re.IGNORECASE)

@@ -1,0 +1,71 @@
+"""Shared fixtures: a real embedder, a real Chroma (embedded, and a `chroma run` server), the sample corpus."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "corpus" / "sample"
+SHARED_NEWS = ROOT.parent / "shared" / "data" / "news_de.jsonl"
+
+
+def make_workspace(data_dir: Path, **overrides):
+    from index.workspace import Workspace
+    from settings import load_settings
+
+    return Workspace(load_settings(data_dir=str(data_dir), **overrides))
+
+
+@pytest.fixture(scope="session")
+def sample_ws(tmp_path_factory):
+    """The sample corpus ingested once into an embedded Chroma."""
+    from index.sync import sync
+
+    ws = make_workspace(tmp_path_factory.mktemp("sample"))
+    sync([SAMPLE], ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def assistant(sample_ws):
+    from assistant.service import Assistant
+
+    return Assistant(sample_ws)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server on a free loopback port, stopped after the session."""
+    exe = shutil.which("chroma")
+    if not exe:
+        pytest.skip("the `chroma` command (from the chromadb package) is not on PATH")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)

@@ -1,0 +1,48 @@
+"""Cited extractive answers and refusals on the sample corpus (real embedder, real Chroma)."""
+
+import re
+
+from assistant.service import Turn
+
+
+def test_japan_leader_is_named_and_cited(assistant):
+    answer = assistant.answer("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    assert not answer.refused and "Uwe Albrecht" in answer.answer
+    assert any("Uwe Albrecht" in c.passage.text for c in answer.citations)
+
+
+def test_markers_map_to_returned_citations_numbered_from_one(assistant):
+    answer = assistant.answer("Welche Städte besuchte die Berliner Delegation in den USA?")
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
+    assert markers and sorted(set(markers)) == [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert all(c.passage in answer.contexts for c in answer.citations)
+    for name in ("New York", "Boston", "Los Angeles"):
+        assert name in answer.answer
+
+
+def test_trip_the_corpus_does_not_have_is_refused(assistant):
+    answer = assistant.answer("Wer reiste mit der Leipziger Delegation nach Brasilien?")
+    assert answer.refused and answer.answer.startswith("Dazu finde ich nichts in den Artikeln.")
+    assert answer.citations == [] and answer.contexts  # what was looked at is still shown
+
+
+def test_english_question_gets_english_refusal(assistant):
+    answer = assistant.answer("Who led the Frankfurt business delegation to Singapore?")
+    assert answer.refused and answer.answer.startswith("I can't find anything")
+
+
+def test_follow_up_stays_with_the_trip_asked_about(assistant):
+    first = assistant.answer("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    history = [Turn("user", first.question), Turn("assistant", first.answer)]
+    answer = assistant.answer("Und wer war noch dabei?", history=history)
+    assert answer.contexts[0].doc_id == "leipzig-japan"
+    assert "Roy Richter" in answer.answer and "Japan" in answer.standalone_question
+
+
+def test_filters_restrict_articles_and_dates(assistant):
+    from index.retrieve import Filters
+
+    only = assistant.answer("Wer reiste?", filters=Filters(doc_ids=["leipzig-japan"]))
+    assert {p.doc_id for p in only.contexts} == {"leipzig-japan"}
+    dated = assistant.answer("Welche Delegation reiste?", filters=Filters(date_from="2024-01-01"))
+    assert {p.doc_id for p in dated.contexts} == {"berlin-senat-usa-2024"}

@@ -1,0 +1,53 @@
+"""Metric functions, the case file's schema, and the eval against the committed baseline (a regression gate)."""
+
+import json
+from pathlib import Path
+
+from evals import metrics as m
+from evals.run import DEFAULT_CASES, compare, evaluate, load_cases
+
+BASELINE = Path(__file__).resolve().parent.parent / "evals" / "baseline.json"
+
+
+def test_normalising_folds_case_umlauts_and_punctuation():
+    assert m.slot_present("Die Helmut-Schmidt-Universitaet.", ["Helmut-Schmidt-Universität"])
+    assert m.slot_present("„Digital. Health. Now.“", ["Digital. Health. Now."])
+    assert not m.slot_present("Bochumer", ["Bochum"])
+    assert abs(m.slot_recall("New York und Boston", [["New York"], ["Boston"], ["Los Angeles"]]) - 2 / 3) < 1e-9
+
+
+def test_retrieval_and_citation_metrics():
+    ctx = [{"doc_id": "x"}, {"doc_id": "y"}]
+    assert (m.hit_at(ctx, ["y"], 1), m.hit_at(ctx, ["y"], 3), m.reciprocal_rank(ctx, ["y"])) == (0.0, 1.0, 0.5)
+    answer = {"answer": "Uwe Albrecht [1] und X [3].", "citations": [{"n": 1, "doc_id": "y", "title": "", "text": "Uwe Albrecht"}]}
+    assert m.citation_validity(answer) == 0.5
+    assert m.citation_support(answer, [["Uwe Albrecht"]]) == 1.0
+    assert m.citation_precision(answer, [["Uwe Albrecht"]], ["y"]) == 1.0
+    assert m.percentile([1, 2, 3, 4], 0.5) == 2.5
+
+
+def test_case_file_meets_its_own_schema():
+    cases = load_cases(DEFAULT_CASES)
+    assert len(cases) >= 40
+    assert sum(not c.answerable for c in cases) >= 8
+    assert sum(len(c.turns) > 1 for c in cases) >= 5
+    assert sum(c.lang == "en" for c in cases) >= 5
+    assert {s for c in cases for s in c.expect_sources} == {
+        "leipzig-japan", "hamburg-israel-2019", "hamburg-cluster-jahresbericht-2020",
+        "ruhr-innovation-bridges-israel-china-2019", "berlin-senat-usa-2024"}
+
+
+def test_baseline_regression_is_detected():
+    rows = compare({"answer_accuracy": 0.70, "hit_at_5": 1.0}, {"answer_accuracy": 0.80, "hit_at_5": 1.0})
+    assert [r["metric"] for r in rows if r["regressed"]] == ["answer_accuracy"]
+
+
+def test_extractive_backend_holds_its_baseline(assistant):
+    report = evaluate(assistant, load_cases(DEFAULT_CASES))
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["metrics"]
+    regressed = [r for r in compare(report["metrics"], baseline) if r["regressed"]]
+    assert not regressed, regressed
+    metrics = report["metrics"]
+    assert metrics["hit_at_5"] >= 0.95 and metrics["answer_accuracy"] >= 0.80
+    assert metrics["citation_support"] >= 0.95 and metrics["refusal_accuracy"] >= 0.85
+    assert metrics["false_refusal_rate"] <= 0.05 and metrics["citation_validity"] == 1.0

@@ -1,0 +1,69 @@
+"""Prompting and citation enforcement with a scripted fake LLM that records what it was asked."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from assistant.generative import enforce_citations
+from index.retrieve import Passage
+from prompts import PromptError, render, variables
+
+PASSAGES = [
+    Passage("a#0", "a", "Japanreise", None, "a.txt", "Die Delegation unter Uwe Albrecht besuchte Tokio und Kobe.", 0.9),
+    Passage("b#0", "b", "USA", "2024-12", "b.txt", "Kai Wegner reiste nach New York und Boston.", 0.8),
+    Passage("c#0", "c", "Israel", "2019-08", "c.txt", "Westhagemann traf 70 Vertreter in Tel Aviv.", 0.7),
+]
+
+
+@dataclass
+class ScriptedLLM:
+    replies: list[str]
+    prompts: list[str] = field(default_factory=list)
+
+    def chat(self, messages):
+        self.prompts.append("\n".join(m.content for m in messages))
+
+        class Reply:
+            class message:
+                content = self.replies.pop(0)
+        return Reply
+
+
+def test_prompts_render_with_exactly_their_variables():
+    for lang in ("de", "en"):
+        assert variables("answer", lang) == {"passages", "question"}
+        assert variables("condense", lang) == {"history", "question"}
+        assert "[1]" in render("answer", lang, passages="[1] x", question="Wer?")
+    with pytest.raises(PromptError):
+        render("answer", "de", question="Wer?")
+
+
+def test_generator_sends_numbered_passages_and_the_question():
+    from assistant.generative import LLMGenerator
+
+    llm = ScriptedLLM(["Uwe Albrecht leitete die Reise [1]."])
+    LLMGenerator(llm, "fake").generate("Wer leitete die Reise?", PASSAGES, "de")
+    assert "[1] Japanreise" in llm.prompts[0] and "[3] Israel" in llm.prompts[0] and "Wer leitete die Reise?" in llm.prompts[0]
+
+
+def test_citation_to_a_missing_passage_is_removed():
+    draft, problems = enforce_citations("Uwe Albrecht leitete die Delegation nach Tokio [1][7].", PASSAGES, "de")
+    assert draft.text == "Uwe Albrecht leitete die Delegation nach Tokio [1]." and [c.n for c in draft.citations] == [1]
+    assert any("[7]" in p for p in problems)
+
+
+def test_citation_that_does_not_support_the_sentence_is_dropped_and_numbers_are_renumbered():
+    raw = "Kai Wegner reiste nach Boston [2]. Westhagemann besuchte Kobe [3]."
+    draft, problems = enforce_citations(raw, PASSAGES, "de")
+    assert draft.text == "Kai Wegner reiste nach Boston [1]."
+    assert draft.citations[0].passage.doc_id == "b" and problems
+
+
+def test_answer_without_any_citation_is_marked_refused():
+    draft, problems = enforce_citations("Die Delegation war sehr erfolgreich in Japan.", PASSAGES, "de")
+    assert draft.refused and not draft.citations and problems
+
+
+def test_model_refusal_is_kept_as_refusal():
+    draft, _ = enforce_citations("Dazu finde ich nichts in den Artikeln.", PASSAGES, "de")
+    assert draft.refused and draft.text == "Dazu finde ich nichts in den Artikeln."

@@ -1,0 +1,42 @@
+"""Re-ingest embeds only what changed, replaces changed articles, removes deleted ones."""
+
+import shutil
+
+from conftest import SAMPLE, make_workspace
+from index.sync import sync
+
+
+def test_add_change_delete_and_idempotence(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    ws = make_workspace(tmp_path / "data")
+    first = sync([corpus], ws)
+    assert (first.added, first.unchanged, first.documents) == (5, 0, 5)
+    chunks = ws.store.count()
+    assert chunks == first.chunks
+
+    again = sync([corpus], ws)
+    assert (again.added, again.updated, again.unchanged, again.removed) == (0, 0, 5, 0)
+    assert ws.store.count() == chunks
+
+    leipzig = corpus / "leipzig-japan.txt"
+    leipzig.write_text(leipzig.read_text(encoding="utf-8").replace("Roy Richter", "Roy Richter (Vorsitz)"), encoding="utf-8")
+    (corpus / "hamburg-israel-2019.txt").unlink()
+    (corpus / "neu.txt").write_text("Neue Reise\n\nDie Delegation aus Köln reiste nach Seoul.", encoding="utf-8")
+    third = sync([corpus], ws)
+    assert (third.added, third.updated, third.unchanged, third.removed) == (1, 1, 3, 1)
+    assert ws.store.doc_ids() == {"leipzig-japan", "neu", "berlin-senat-usa-2024",
+                                  "hamburg-cluster-jahresbericht-2020", "ruhr-innovation-bridges-israel-china-2019"}
+    assert any("(Vorsitz)" in c.text for c in ws.store.chunks_of("leipzig-japan"))
+    assert ws.store.count() == third.chunks
+
+
+def test_ingesting_one_folder_does_not_remove_articles_of_another(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "eins.txt").write_text("Eins\n\nDie Delegation reiste nach Japan.", encoding="utf-8")
+    (b / "zwei.txt").write_text("Zwei\n\nDie Delegation reiste nach China.", encoding="utf-8")
+    ws = make_workspace(tmp_path / "data")
+    sync([a], ws)
+    report = sync([b], ws)
+    assert (report.added, report.removed, report.documents) == (1, 0, 2)
