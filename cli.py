@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score answers against evals/cases.yaml")
     p.add_argument("--cases", help="cases file (default: evals/cases.yaml)")
-    p.add_argument("--backend", help="extractive | ollama")
+    p.add_argument("--backend", help="extractive | ollama | naive (the dense-only reference)")
     data_dir(p)
     p.add_argument("--json", dest="json_out", help="write results as JSON to this file")
     p.add_argument("--report", help="write a Markdown report (with PNG charts beside it)")

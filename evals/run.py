@@ -193,7 +193,13 @@ def run_cli(args, workspace) -> int:
         raise UserError(str(exc)) from None
     if workspace.manifest.counts()[0] == 0:
         raise UserError(f"The index in {workspace.settings.data_dir} is empty; run `delegations ingest` first.")
-    report = evaluate(Assistant(workspace), cases, args.backend, progress=sys.stderr.isatty())
+    if args.backend == "naive":  # the reference pipeline, to see what the real one adds
+        from evals.naive import NaiveAssistant
+
+        subject = NaiveAssistant(workspace)
+    else:
+        subject = Assistant(workspace)
+    report = evaluate(subject, cases, args.backend, progress=sys.stderr.isatty())
     report["backend"] = args.backend or workspace.settings.llm.backend
     print(format_table(report))
     code = 0
