@@ -30,6 +30,7 @@ class LLMGenerator:
 
     llm: object
     name: str
+    model: str = ""
     preflight: object = None  # callable raising GenerationError when the server is not usable
 
     def generate(self, question: str, passages: list[Passage], lang: str) -> str:
@@ -47,11 +48,13 @@ class LLMGenerator:
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name)) from None
+            raise GenerationError(describe_failure(exc, self.name, self.model)) from None
 
 
-def describe_failure(exc: Exception, where: str) -> str:
+def describe_failure(exc: Exception, where: str, model: str = "") -> str:
     text = f"{type(exc).__name__}: {exc}"
+    if "404" in text and "not found" in text and model:
+        return f"The model {model} is not available on {where}; run `ollama pull {model}` there."
     if "ConnectError" in text or "Connection refused" in text or "ConnectionError" in text:
         return f"{where} is not reachable."
     if "Timeout" in text or "timed out" in text:
@@ -93,7 +96,7 @@ def make_generator(backend: str, settings: Settings) -> LLMGenerator:
             host = normalise_host(cfg.host)
             llm = Ollama(model=cfg.model, base_url=host, request_timeout=cfg.request_timeout_s,
                          keep_alive=cfg.keep_alive, temperature=settings.llm.temperature)
-            return LLMGenerator(llm, f"Ollama at {host}", _ollama_preflight(host, cfg.model))
+            return LLMGenerator(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model))
     raise GenerationError(f"Unknown generative backend {backend!r}.")
 
 
