@@ -15,7 +15,7 @@ from assistant.model import REFUSAL, Citation
 from assistant.places import places_in
 from assistant.question import GENERIC, Question, Term, answer_type_present, concepts_of
 from index.retrieve import Passage
-from index.terms import content_stems, fold
+from index.terms import content_stems, fold, stem_matches
 from ingest.sentences import split_sentences
 
 MIN_SCORE = 1.5  # below this no sentence matches the question well enough to quote
@@ -135,12 +135,7 @@ def _predecessor(c: Candidate, candidates: list[Candidate]) -> Candidate | None:
 
 
 def _matches(query_stem: str, stems: set[str]) -> bool:
-    if query_stem in stems:
-        return True
-    return len(query_stem) >= 4 and any(
-        len(t) > len(query_stem) and (t.startswith(query_stem) or t.endswith(query_stem)) or
-        (len(t) >= 4 and len(query_stem) > len(t) and (query_stem.startswith(t) or query_stem.endswith(t)))
-        for t in stems)
+    return query_stem in stems or any(stem_matches(query_stem, t) for t in stems)
 
 
 def _candidates(passages: list[Passage]) -> list[Candidate]:
