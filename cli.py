@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_out", help="write results as JSON to this file")
     p.add_argument("--report", help="write a Markdown report (with PNG charts beside it)")
     p.add_argument("--baseline", help="compare with this JSON; exit 1 when a metric falls beyond its tolerance")
+    p.add_argument("--retrieval-only", action="store_true",
+                   help="only compare retrieval methods (dense, keyword/BM25, hybrid): hit@k and MRR")
+    p.add_argument("--distractors", metavar="JSONL",
+                   help="first ingest these articles beside the corpus (e.g. ../shared/data/news_de.jsonl) "
+                        "and add the cases about them")
     p.set_defaults(func=cmd_eval)
     return parser
 

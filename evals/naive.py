@@ -19,7 +19,7 @@ class NaiveAssistant:
         self.retriever = Retriever(workspace)
 
     def answer(self, question: str, history=None, backend=None, **_) -> Answer:
-        retrieval = self.retriever.retrieve(question)
+        retrieval = self.retriever.retrieve(question, method="dense")
         start = time.perf_counter()
         pairs = [(s, p) for p in retrieval.passages for s in split_sentences(p.text)]
         q = np.array(self.ws.embed_model.get_query_embedding(question))

@@ -18,6 +18,7 @@ import yaml
 from evals import metrics as m
 
 DEFAULT_CASES = Path(__file__).with_name("cases.yaml")
+NEWS_CASES = Path(__file__).with_name("cases_news.yaml")  # about the distractor articles; run with them
 METRICS = ("hit_at_1", "hit_at_3", "hit_at_5", "mrr", "answer_accuracy", "slot_recall", "citation_validity",
            "citation_support", "citation_precision", "refusal_accuracy", "false_refusal_rate",
            "latency_ms_p50", "latency_ms_p95")
@@ -169,6 +170,44 @@ def evaluate(assistant, cases: list[Case], backend: str | None = None, progress:
     return {"metrics": aggregate(results), "categories": by_category(results), "cases": results}
 
 
+def evaluate_retrieval(retriever, cases: list[Case]) -> dict[str, dict]:
+    """hit@k and MRR of each retrieval method (dense, keyword/BM25, hybrid) on the answerable cases, each
+    searched with the standalone question the assistant would search with."""
+    from assistant.service import condense
+    from index.retrieve import METHODS
+
+    rows: dict[str, list[dict]] = {method: [] for method in METHODS}
+    for case in cases:
+        if not case.answerable:
+            continue
+        question = condense(case.turns[-1], case.turns[:-1])
+        for method in METHODS:
+            found = retriever.retrieve(question, method=method)
+            ctx = [{"doc_id": p.doc_id} for p in found.passages]
+            rows[method].append({"hit_at_1": m.hit_at(ctx, case.expect_sources, 1),
+                                 "hit_at_3": m.hit_at(ctx, case.expect_sources, 3),
+                                 "hit_at_5": m.hit_at(ctx, case.expect_sources, 5),
+                                 "mrr": m.reciprocal_rank(ctx, case.expect_sources), "ms": found.ms, "id": case.id})
+    out = {}
+    for method, results in rows.items():
+        out[method] = {key: round(m.mean([r[key] for r in results]), 4) for key in ("hit_at_1", "hit_at_3", "hit_at_5", "mrr")}
+        out[method]["latency_ms_p50"] = round(m.percentile([r["ms"] for r in results], 0.5), 1)
+        out[method]["latency_ms_p95"] = round(m.percentile([r["ms"] for r in results], 0.95), 1)
+        out[method]["missed_at_5"] = [r["id"] for r in results if not r["hit_at_5"]]
+    return out
+
+
+def format_retrieval(table: dict[str, dict]) -> str:
+    keys = ("hit_at_1", "hit_at_3", "hit_at_5", "mrr", "latency_ms_p50", "latency_ms_p95")
+    lines = [f"{'retrieval':<10}" + "".join(f"{k:>16}" for k in keys)]
+    for method, row in table.items():
+        lines.append(f"{method:<10}" + "".join(f"{row[k]:>16}" for k in keys))
+    for method, row in table.items():
+        if row["missed_at_5"]:
+            lines.append(f"{method} missed at 5: {', '.join(row['missed_at_5'])}")
+    return "\n".join(lines)
+
+
 def format_table(report: dict) -> str:
     lines = [f"{'category':<16} {'cases':>5} {'passed':>6} {'rate':>6}"]
     for cat, row in report["categories"].items():
@@ -187,12 +226,29 @@ def run_cli(args, workspace) -> int:
     from assistant.service import Assistant
     from cli import UserError
 
+    if args.distractors:
+        _ingest_with_distractors(workspace, Path(args.distractors))
     try:
         cases = load_cases(Path(args.cases) if args.cases else DEFAULT_CASES)
+        if args.distractors and not args.cases:
+            cases += load_cases(NEWS_CASES)
     except CaseError as exc:
         raise UserError(str(exc)) from None
     if workspace.manifest.counts()[0] == 0:
         raise UserError(f"The index in {workspace.settings.data_dir} is empty; run `delegations ingest` first.")
+    if args.retrieval_only:
+        from index.retrieve import Retriever
+
+        table = evaluate_retrieval(Retriever(workspace), cases)
+        print(format_retrieval(table))
+        report = {"retrieval": table, "documents": workspace.manifest.counts()[0]}
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        if args.report:
+            from evals.report import write_report
+
+            write_report(report, Path(args.report))
+        return 0
     if args.backend == "naive":  # the reference pipeline, to see what the real one adds
         from evals.naive import NaiveAssistant
 
@@ -201,7 +257,12 @@ def run_cli(args, workspace) -> int:
         subject = Assistant(workspace)
     report = evaluate(subject, cases, args.backend, progress=sys.stderr.isatty())
     report["backend"] = args.backend or workspace.settings.llm.backend
+    report["documents"] = workspace.manifest.counts()[0]
     print(format_table(report))
+    if args.backend != "naive":
+        report["retrieval"] = evaluate_retrieval(subject.retriever, cases)
+        print()
+        print(format_retrieval(report["retrieval"]))
     code = 0
     if args.baseline:
         try:
@@ -221,3 +282,21 @@ def run_cli(args, workspace) -> int:
 
         write_report(report, Path(args.report))
     return code
+
+
+def _ingest_with_distractors(workspace, distractors: Path) -> None:
+    """The sample corpus and the distractor articles in one index (incremental: a second run embeds nothing)."""
+    from cli import UserError
+    from index.sync import sync
+
+    if not distractors.exists():
+        raise UserError(f"No distractor file at {distractors}.")
+    corpus = workspace.settings.corpus_dir
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\ringesting {done}/{total} files ")
+
+    report = sync([corpus, distractors], workspace, progress)
+    sys.stderr.write(f"index: {report.documents} articles, {report.chunks} chunks "
+                     f"({report.added} added, {report.unchanged} unchanged)\n")

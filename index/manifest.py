@@ -7,6 +7,7 @@ so after a crash it never claims more than the store has: a re-run redoes exactl
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,22 @@ CREATE TABLE IF NOT EXISTS docs (
     date TEXT, date_precision TEXT, source TEXT NOT NULL, chunks INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_file ON docs(file);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, date_first INTEGER NOT NULL, date_last INTEGER NOT NULL,
+    stems TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunk_terms_doc ON chunk_terms(doc_id);
 """
+
+
+@dataclass
+class ChunkTerms:
+    """A chunk's word stems, what the keyword index is built from (kept here so rebuilding it reads no text)."""
+
+    chunk_id: str
+    doc_id: str
+    date_first: int
+    date_last: int
+    stems: list[str]
 
 
 @dataclass
@@ -72,12 +88,45 @@ class Manifest:
     def docs_of(self, file: str) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs WHERE file=?", (file,))]
 
-    def put_doc(self, rec: DocRecord) -> None:
-        self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
+    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms]) -> None:
+        """Record an article and its chunks' stems in one transaction."""
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
+            self._put_terms(rec.doc_id, terms)
+
+    def put_terms(self, doc_id: str, terms: list[ChunkTerms]) -> None:
+        with self._transaction():
+            self._put_terms(doc_id, terms)
+
+    def _put_terms(self, doc_id: str, terms: list[ChunkTerms]) -> None:
+        self.db.execute("DELETE FROM chunk_terms WHERE doc_id=?", (doc_id,))
+        self.db.executemany("INSERT OR REPLACE INTO chunk_terms VALUES (?, ?, ?, ?, ?)",
+                            [(t.chunk_id, t.doc_id, t.date_first, t.date_last, " ".join(t.stems)) for t in terms])
 
     def drop_doc(self, doc_id: str) -> None:
-        self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+        with self._transaction():
+            self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+            self.db.execute("DELETE FROM chunk_terms WHERE doc_id=?", (doc_id,))
+
+    def docs_without_terms(self) -> list[str]:
+        """Articles indexed before the keyword index existed (or whose stems were lost)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT doc_id FROM docs WHERE chunks > 0 AND doc_id NOT IN (SELECT DISTINCT doc_id FROM chunk_terms)")]
+
+    def all_terms(self) -> list[ChunkTerms]:
+        rows = self.db.execute("SELECT chunk_id, doc_id, date_first, date_last, stems FROM chunk_terms ORDER BY chunk_id")
+        return [ChunkTerms(c, d, f, la, s.split()) for c, d, f, la, s in rows]
+
+    @contextmanager
+    def _transaction(self):
+        self.db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def all_docs(self) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs ORDER BY doc_id")]

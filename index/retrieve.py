@@ -1,12 +1,29 @@
-"""Question to passages: dense search in Chroma, filtered by article and date, a few passages per article."""
+"""Question to passages: hybrid search (dense e5 vectors in Chroma + BM25 over German stems), fused by
+reciprocal rank, filtered by article and publication date, with several articles given a say.
+
+Why reciprocal rank fusion: the two scores live on unrelated scales (cosine vs BM25, whose range depends on
+the query), and RRF needs neither calibration nor training data; a passage both methods rank high wins, and
+either method alone can still bring a passage the other misses (rare names for BM25, paraphrases for e5).
+
+A question that names a year or month ("2019", "im November 2024") is searched twice, as asked and
+restricted to articles published then; passages from then, or that mention that year, are preferred,
+and the others are dropped when any such passage was found.
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from index.keywords import KeywordIndex
 from index.store import StoredChunk
 from index.workspace import Workspace
+from ingest.dates import date_named
+from ingest.model import PubDate
+
+METHODS = ("hybrid", "dense", "keyword")
+RRF_K = 60  # the constant of Cormack et al. (2009); it damps the influence of any single top rank
 
 
 @dataclass
@@ -30,6 +47,18 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def days(self) -> tuple[int | None, int | None]:
+        return (_day_number(self.date_from, first=True) if self.date_from else None,
+                _day_number(self.date_to, first=False) if self.date_to else None)
+
+    def within(self, named: PubDate) -> Filters:
+        """These filters narrowed to the period a question names (the later start, the earlier end)."""
+        start = max(filter(None, [self.date_from, named.iso]), key=lambda d: _day_number(d, True))
+        lagged = str(_add_days(named.last_day, REPORTING_LAG_DAYS))
+        lagged = f"{lagged[:4]}-{lagged[4:6]}-{lagged[6:]}"
+        end = min(filter(None, [self.date_to, lagged]), key=lambda d: _day_number(d, False))
+        return replace(self, date_from=start, date_to=end)
+
 
 def _day_number(iso: str, first: bool) -> int:
     parts = iso.strip().split("-")
@@ -51,40 +80,126 @@ class Passage:
     date: str | None
     source: str
     text: str
-    score: float  # cosine similarity of question and passage, 0..1
+    score: float  # fused relevance, 1.0 for the best passage of this retrieval
 
     @classmethod
-    def from_stored(cls, row: StoredChunk) -> Passage:
+    def from_stored(cls, row: StoredChunk, score: float) -> Passage:
         m = row.metadata
-        return cls(row.chunk_id, m["doc_id"], m["title"], m["date"] or None, m["source"], row.text,
-                   round(1.0 - row.distance, 4))
+        return cls(row.chunk_id, m["doc_id"], m["title"], m["date"] or None, m["source"], row.text, round(score, 4))
 
 
 @dataclass
 class Retrieval:
     passages: list[Passage]
     ms: float
+    method: str = "hybrid"
+    named_date: str | None = None  # the period the question names, when it names one
 
 
 class Retriever:
     def __init__(self, workspace: Workspace):
         self.ws = workspace
         self.cfg = workspace.settings.retrieval
+        self._keywords: KeywordIndex | None = None
 
-    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Retrieval:
+    def keywords(self) -> KeywordIndex | None:
+        """The keyword index, reopened when an ingest has built a new one since it was last opened."""
+        data_dir = self.ws.settings.data_dir
+        on_disk = KeywordIndex.build_id_on_disk(data_dir)
+        if on_disk is None:
+            self._keywords = None
+        elif self._keywords is None or self._keywords.build_id != on_disk:
+            self._keywords = KeywordIndex.open(data_dir)
+        return self._keywords
+
+    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+                 method: str = "hybrid") -> Retrieval:
+        if method not in METHODS:
+            raise ValueError(f"Unknown retrieval method {method!r}; choose one of {', '.join(METHODS)}.")
         start = time.perf_counter()
         k = top_k or self.cfg.top_k
-        vector = self.ws.embed_model.get_query_embedding(question)
-        where = filters.where() if filters else None
-        rows = self.ws.store.query(vector, max(self.cfg.candidates, k), where)
-        per_article: dict[str, int] = {}
-        passages = []
-        for row in rows:  # best first; cap each article so several articles get a say
+        n = max(self.cfg.candidates, k)
+        filters = filters or Filters()
+        named = date_named(question)
+        scopes = [filters] + ([filters.within(named)] if named else [])
+        rows: dict[str, StoredChunk] = {}
+        runs: list[list[str]] = []
+        vector = self.ws.embed_model.get_query_embedding(question) if method != "keyword" else None
+        keywords = self.keywords() if method != "dense" else None
+        for scope in scopes:
+            if vector is not None:
+                found = self.ws.store.query(vector, n, scope.where())
+                rows.update((r.chunk_id, r) for r in found)
+                runs.append([r.chunk_id for r in found])
+            if keywords is not None:
+                runs.append([h.chunk_id for h in keywords.search(question, n, scope.doc_ids, scope.days())])
+        fused = fuse(runs)
+        missing = [c for c in fused if c not in rows]
+        if missing:
+            rows.update((r.chunk_id, r) for r in self.ws.store.get(missing))
+        ranked = [(rows[c], score) for c, score in fused.items() if c in rows]
+        if named:
+            ranked = _prefer_period(ranked, named)
+        chosen = self._diverse(ranked, k)
+        best = ranked[0][1] if ranked else 1.0
+        passages = [Passage.from_stored(row, score / best) for row, score in chosen]
+        return Retrieval(passages, (time.perf_counter() - start) * 1000, method, named.iso if named else None)
+
+    def _diverse(self, ranked: list[tuple[StoredChunk, float]], k: int) -> list[tuple[StoredChunk, float]]:
+        """The k best, at most max_per_article from one article, and first the best passage of up to
+        k - max_per_article + 1 different articles among the 2k best, so that a list question ("Welche
+        Delegationen reisten nach Israel?") sees every article that answers it while a question about one
+        article still gets several of its passages."""
+        cap = self.cfg.max_per_article
+        spread = max(1, k - cap + 1)
+        chosen: list[int] = []
+        articles: dict[str, int] = {}
+        for i, (row, _) in enumerate(ranked[: 2 * k]):
             doc = row.metadata["doc_id"]
-            if per_article.get(doc, 0) >= self.cfg.max_per_article:
-                continue
-            per_article[doc] = per_article.get(doc, 0) + 1
-            passages.append(Passage.from_stored(row))
-            if len(passages) == k:
+            if doc not in articles and len(articles) < spread:
+                articles[doc] = 1
+                chosen.append(i)
+        for i, (row, _) in enumerate(ranked):
+            if len(chosen) >= k:
                 break
-        return Retrieval(passages, (time.perf_counter() - start) * 1000)
+            doc = row.metadata["doc_id"]
+            if i in chosen or articles.get(doc, 0) >= cap:
+                continue
+            articles[doc] = articles.get(doc, 0) + 1
+            chosen.append(i)
+        return [ranked[i] for i in sorted(chosen[:k])]
+
+
+def fuse(runs: list[list[str]]) -> dict[str, float]:
+    """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to the items it ranks; best first."""
+    scores: dict[str, float] = {}
+    for run in runs:
+        for rank, chunk_id in enumerate(run, 1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+    return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
+
+
+REPORTING_LAG_DAYS = 62  # an article about a November trip may appear in the December issue
+
+
+def _prefer_period(ranked: list[tuple[StoredChunk, float]], named: PubDate) -> list[tuple[StoredChunk, float]]:
+    """Passages of articles about the named period (published in it or shortly after, or mentioning its
+    year in a retrieved passage), when there are any; otherwise all of them."""
+    first, last = named.first_day, _add_days(named.last_day, REPORTING_LAG_DAYS)
+    year = re.compile(rf"(?<!\d){named.iso[:4]}(?!\d)")
+    about: set[str] = set()
+    for row, _ in ranked:
+        m = row.metadata
+        published = m.get("date_first", 0) and m["date_first"] <= last and m["date_last"] >= first
+        if published or year.search(row.text) or year.search(m.get("title", "")):
+            about.add(m["doc_id"])
+    kept = [(row, score) for row, score in ranked if row.metadata["doc_id"] in about]
+    return kept or ranked
+
+
+def _add_days(day_number: int, days: int) -> int:
+    import datetime as dt
+
+    y, m, d = day_number // 10000, day_number // 100 % 100, day_number % 100
+    base = dt.date(y, m, 1) + dt.timedelta(days=d - 1)  # day 31 of a 30-day month is the 1st of the next
+    return int((base + dt.timedelta(days=days)).strftime("%Y%m%d"))

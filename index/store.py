@@ -154,3 +154,7 @@ class ChunkStore:
                           where=where or None, include=["documents", "metadatas", "distances"])
         return [StoredChunk(i, d, m, dist) for i, d, m, dist in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    def get(self, chunk_ids: list[str]) -> list[StoredChunk]:
+        got = self._guard("read", self.collection.get, ids=list(chunk_ids), include=["documents", "metadatas"])
+        return [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.manifest import DocRecord, Manifest
+from index.keywords import KeywordIndex, chunk_terms
+from index.manifest import ChunkTerms, DocRecord, Manifest
+from index.terms import content_stems
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
 from ingest.model import Article, Failure
@@ -128,12 +130,30 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
         manifest.set_file(key, raw_hash)
         _tick(progress, n, len(files))
 
+    _backfill_terms(ws)
+    changed = report.added or report.updated or report.removed
+    if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
+        manifest.set_meta("keywords_built", "0")
+        KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
+        manifest.set_meta("keywords_built", "1")
     manifest.set_meta("interrupted", "0")
     report.documents, report.chunks = manifest.counts()
     return report
 
 
+def _backfill_terms(ws: Workspace) -> None:
+    """Articles indexed before the keyword index existed get their stems from the stored chunks."""
+    for doc_id in ws.manifest.docs_without_terms():
+        rows = ws.store.chunks_of(doc_id)
+        ws.manifest.put_terms(doc_id, [
+            ChunkTerms(r.chunk_id, doc_id, r.metadata["date_first"], r.metadata["date_last"],
+                       content_stems(f"{r.metadata['title']} ({r.metadata['date']})\n{r.text}" if r.metadata["date"]
+                                     else f"{r.metadata['title']}\n{r.text}"))
+            for r in rows])
+
+
 def _reconcile(ws: Workspace) -> None:
+    ws.manifest.set_meta("keywords_built", "0")  # it may lag behind what the interrupted run changed
     known = {r.doc_id for r in ws.manifest.all_docs()}
     for doc_id in ws.store.doc_ids() - known:
         ws.store.delete_doc(doc_id)
@@ -159,7 +179,7 @@ def _index_article(ws: Workspace, article: Article, file_key: str, version: str)
     ws.store.replace_doc(article.doc_id, chunks, embeddings)
     date = article.date
     ws.manifest.put_doc(DocRecord(article.doc_id, file_key, version, article.title, date and date.iso,
-                                  date and date.precision, article.source, len(chunks)))
+                                  date and date.precision, article.source, len(chunks)), chunk_terms(chunks))
 
 
 def _remove(ws: Workspace, doc_id: str) -> None:

@@ -75,3 +75,16 @@ def find_publication_date(text: str) -> tuple[PubDate | None, str]:
     if m:
         return _build(m), text
     return None, text
+
+
+_ANY_YEAR = re.compile(rf"(?<![\d.-]){_YEAR}(?![\d-])")
+
+
+def date_named(text: str) -> PubDate | None:
+    """The month or year a question asks about ('im November 2024', '2019', '2024-11'), or None."""
+    for pattern in (_ISO, _GERMAN_DAY, _NUMERIC_DAY, _ENGLISH_DAY, _MONTH_YEAR):
+        m = pattern.search(text)
+        if m:
+            return _build(m)
+    m = _ANY_YEAR.search(text)
+    return PubDate(m.group("year"), "year") if m else None

@@ -1,0 +1,195 @@
+"""The keyword half of hybrid retrieval: BM25 (bm25s) over German Snowball stems, with compounds split.
+
+German glues words together: "Wirtschaftsdelegation", "Japanreise". Each stem is split against the
+index's own vocabulary (a head and a modifier that both occur as words of at least four letters, with the
+linking -s/-es/-n/-en/-e dropped), and its parts are indexed and searched beside it. So a question about
+the "Wirtschaftsdelegation" finds passages that say "Delegation", and one about "Japan" finds "Japanreise".
+
+The index lives in `<data dir>/keywords/`. Ingest stores every chunk's stems in the manifest and, when
+anything changed, rebuilds this index from them (no text is re-read or re-tokenised) and swaps it in
+atomically; a running server notices the new build on its next query. Queries never rebuild it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+
+from index.manifest import ChunkTerms
+from index.terms import content_stems
+
+_snowball = Stemmer.Stemmer("german")
+
+log = logging.getLogger(__name__)
+
+DIR_NAME = "keywords"
+MIN_PART = 4
+LINKS = ("es", "en", "s", "n", "e")
+
+
+def decompound(word_stem: str, vocabulary, depth: int = 2) -> list[str]:
+    """The parts of a compound stem that are words of the vocabulary, longest head first:
+    wirtschaftsdelegation -> [wirtschaft, delegation]; leipzig -> []."""
+    if depth == 0 or len(word_stem) < 2 * MIN_PART or word_stem.isdigit():
+        return []
+    for i in range(MIN_PART, len(word_stem) - MIN_PART + 1):
+        head = word_stem[i:]
+        if head not in vocabulary:
+            continue
+        modifier = word_stem[:i]
+        variants = [modifier] + [modifier[: -len(link)] for link in LINKS if modifier.endswith(link)]
+        variants += [_snowball.stemWord(v) for v in variants]  # "burger" (of Bürgermeister) -> burg
+        found = next((v for v in variants if len(v) >= MIN_PART and v in vocabulary), None)
+        if found:
+            parts = [found, head]
+            for p in (found, head):
+                parts += decompound(p, vocabulary, depth - 1)
+            return list(dict.fromkeys(parts))
+    return []
+
+
+def expand(stems: list[str], vocabulary, cache: dict[str, list[str]] | None = None) -> list[str]:
+    """Stems plus the compound parts of each."""
+    out = list(stems)
+    for s in stems:
+        if cache is not None and s in cache:
+            out += cache[s]
+        else:
+            parts = decompound(s, vocabulary)
+            if cache is not None:
+                cache[s] = parts
+            out += parts
+    return out
+
+
+@dataclass
+class KeywordHit:
+    chunk_id: str
+    score: float
+
+
+class KeywordIndex:
+    """A built BM25 index over the chunks, with each chunk's article and publication days for filtering."""
+
+    def __init__(self, bm25, vocabulary: set[str], chunk_ids: np.ndarray, doc_ids: np.ndarray,
+                 date_first: np.ndarray, date_last: np.ndarray, build_id: str):
+        self.bm25 = bm25
+        self.vocabulary = vocabulary
+        self.chunk_ids = chunk_ids
+        self.doc_ids = doc_ids
+        self.date_first = date_first
+        self.date_last = date_last
+        self.build_id = build_id
+        self._parts: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    # -- building
+    @classmethod
+    def build(cls, terms: list[ChunkTerms], data_dir: Path) -> None:
+        """Build from the chunks' stored stems and swap the new index in place of the old one."""
+        import bm25s
+
+        target = data_dir / DIR_NAME
+        fresh = data_dir / f"{DIR_NAME}.new-{uuid.uuid4().hex[:8]}"
+        fresh.mkdir(parents=True)
+        try:
+            vocabulary = {s for t in terms for s in t.stems if len(s) >= MIN_PART and not s.isdigit()}
+            cache: dict[str, list[str]] = {}
+            corpus = [expand(t.stems, vocabulary, cache) or [""] for t in terms]
+            build_id = uuid.uuid4().hex[:12]
+            if terms:
+                bm25 = bm25s.BM25()  # Lucene's BM25 variant, k1=1.5, b=0.75
+                bm25.index(corpus, show_progress=False)
+                bm25.save(str(fresh / "bm25"), show_progress=False)
+            meta = {
+                "build_id": build_id,
+                "chunk_ids": [t.chunk_id for t in terms],
+                "doc_ids": [t.doc_id for t in terms],
+                "date_first": [t.date_first for t in terms],
+                "date_last": [t.date_last for t in terms],
+                "vocabulary": sorted(vocabulary),
+            }
+            (fresh / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
+            old = data_dir / f"{DIR_NAME}.old-{uuid.uuid4().hex[:8]}"
+            if target.exists():
+                os.rename(target, old)
+            os.rename(fresh, target)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+
+    @classmethod
+    def build_id_on_disk(cls, data_dir: Path) -> str | None:
+        """The id of the build in the data dir (cheap: reads one small file's head), None when there is none."""
+        try:
+            with open(data_dir / DIR_NAME / "chunks.json", encoding="utf-8") as handle:
+                head = handle.read(64)
+        except OSError:
+            return None
+        return head.split('"build_id": "', 1)[-1].split('"', 1)[0] if '"build_id"' in head else None
+
+    @classmethod
+    def open(cls, data_dir: Path) -> KeywordIndex | None:
+        import bm25s
+
+        directory = data_dir / DIR_NAME
+        try:
+            meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+            bm25 = bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False) if meta["chunk_ids"] else None
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("No usable keyword index in %s (%s); retrieval is dense only until the next ingest.", directory, exc)
+            return None
+        return cls(bm25, set(meta["vocabulary"]), np.array(meta["chunk_ids"], dtype=object),
+                   np.array(meta["doc_ids"], dtype=object), np.array(meta["date_first"], dtype=np.int64),
+                   np.array(meta["date_last"], dtype=np.int64), meta["build_id"])
+
+    # -- searching
+    def query_terms(self, question: str) -> list[str]:
+        return list(dict.fromkeys(expand(content_stems(question), self.vocabulary, self._parts)))
+
+    def search(self, question: str, k: int, doc_ids: list[str] | None = None,
+               days: tuple[int | None, int | None] = (None, None)) -> list[KeywordHit]:
+        """The k best chunks by BM25, restricted to the given articles and to publication days that overlap
+        [first, last] (day numbers YYYYMMDD, either side open)."""
+        if self.bm25 is None or not len(self):
+            return []
+        tokens = [t for t in self.query_terms(question) if t in self.bm25.vocab_dict]
+        if not tokens:
+            return []
+        mask = np.ones(len(self), dtype=np.float32)
+        if doc_ids:
+            mask *= np.isin(self.doc_ids, list(doc_ids))
+        first, last = days
+        if first is not None:
+            mask *= self.date_last >= first
+        if last is not None:
+            mask *= (self.date_first <= last) & (self.date_first > 0)
+        if not mask.any():
+            return []
+        scores = self.bm25.get_scores(tokens, weight_mask=mask)
+        k = min(k, int(np.count_nonzero(scores)))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [KeywordHit(str(self.chunk_ids[i]), float(scores[i])) for i in top]
+
+
+def chunk_terms(chunks) -> list[ChunkTerms]:
+    """The stems to index for each chunk (title and date included, as in the embedded text)."""
+    out = []
+    for c in chunks:
+        date = c.date
+        out.append(ChunkTerms(c.chunk_id, c.doc_id, date.first_day if date else 0, date.last_day if date else 0,
+                              content_stems(c.embed_text)))
+    return out
