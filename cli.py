@@ -145,6 +145,53 @@ def cmd_eval(args) -> int:
     return run_cli(args, _workspace(args))
 
 
+def cmd_serve(args) -> int:
+    from settings import SettingsError, load_settings
+
+    overrides: dict = {"data_dir": args.data_dir}
+    server = {k: v for k, v in (("host", args.host), ("port", args.port), ("root_path", args.root_path)) if v is not None}
+    if server:
+        overrides["server"] = server
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+    if settings.server.root_path and not settings.server.root_path.startswith("/"):
+        raise UserError(f"--root-path must start with /, not {settings.server.root_path!r}.")
+    import ui
+
+    try:
+        ui.parse_users(settings.server.ui_users)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    _port_free(settings.server.host, settings.server.port)
+    ui.serve(settings)
+    return 0
+
+
+def _port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port.") from None
+
+
+def cmd_hash_password(args) -> int:
+    import getpass
+
+    import ui
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if len(password) < 8:
+        raise UserError("Choose a password of at least 8 characters.")
+    print(f"{args.user}:{ui.hash_password(password)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="delegations", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first ingest these articles beside the corpus (e.g. ../shared/data/news_de.jsonl) "
                         "and add the cases about them")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="the chat at / and the JSON API at /api (docs at /docs)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--root-path", help="sub-path behind a reverse proxy, e.g. /assistent")
+    data_dir(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("hash-password", help="print user:hash for DELEGATIONS_UI_USERS (password from stdin or prompt)")
+    p.add_argument("user")
+    p.set_defaults(func=cmd_hash_password)
     return parser
 
 

@@ -65,6 +65,15 @@ class LLMSettings(_Section):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
 
 
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `delegations serve` binds to; loopback unless you set a token and users.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the chat and the JSON API.")
+    root_path: str = Field("", description="Sub-path when a reverse proxy serves the app below one (e.g. /assistent).")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins (scheme://host[:port]) whose pages may call the API from a browser.")
+    api_token: str = Field("", description="When set, every /api/* call needs `Authorization: Bearer <token>` (DELEGATIONS_API_TOKEN).")
+    ui_users: str = Field("", description="When set, the chat asks for a login: comma-separated user:hash pairs from `delegations hash-password` (DELEGATIONS_UI_USERS).")
+
+
 class Settings(_Section):
     data_dir: Path = Field(Path("data"), description="Where the index, keyword index and manifest live (DELEGATIONS_DATA_DIR).")
     corpus_dir: Path = Field(Path("corpus"), description="Default path for `delegations ingest` without arguments.")
@@ -73,6 +82,7 @@ class Settings(_Section):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
 
 def _interpolate(value, env):

@@ -52,14 +52,24 @@ class ExtractiveAnswerer:
     def __init__(self, article_text: Callable[[str], str]):
         self.article_text = article_text  # doc_id -> the whole article, for checking what it mentions
 
-    def answer(self, q: Question, passages: list[Passage], previous_answer: str = "") -> Draft:
+    def not_in_corpus(self, q: Question, passages: list[Passage]) -> Draft | None:
+        """The refusal when the retrieved articles do not hold what the question names (a place, name,
+        organisation or year absent from every one of them), else None. Decided from evidence, not from
+        similarity: the closest passage about Japan does not answer a question about Brazil."""
         if not passages:
             return refusal(q.lang)
+        coverage = [self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)]
+        if any(not c.missing for c in coverage):
+            return None
+        best = min(coverage, key=lambda c: len(c.missing))
+        return refusal(q.lang, missing=[t.word for t in best.missing])
+
+    def answer(self, q: Question, passages: list[Passage], previous_answer: str = "") -> Draft:
+        absent = self.not_in_corpus(q, passages)
+        if absent:
+            return absent
         coverage = {doc: self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)}
         usable = {doc for doc, c in coverage.items() if not c.missing}
-        if not usable:
-            best = min(coverage.values(), key=lambda c: len(c.missing))
-            return refusal(q.lang, missing=[t.word for t in best.missing])
         best_carried = max(coverage[d].carried_found for d in usable)
         candidates = [c for c in _candidates(passages) if c.passage.doc_id in usable]
         previous = {fold(s) for s in split_sentences(previous_answer)} if previous_answer else set()
@@ -73,7 +83,12 @@ class ExtractiveAnswerer:
         if not candidates or candidates[0].score < MIN_SCORE:
             return refusal(q.lang)
         top = candidates[0]
-        chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= max(KEEP_RATIO * top.score, MIN_SCORE)]
+        good = max(KEEP_RATIO * top.score, MIN_SCORE)
+        chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= good]
+        for doc in usable - {c.passage.doc_id for c in chosen}:  # another article answers too: quote it as well
+            best = next((c for c in candidates if c.passage.doc_id == doc), None)
+            if best and best.score >= good and best.rank < len(passages):
+                chosen.append(best)
         for c in list(chosen):
             before = _predecessor(c, candidates)
             if before and before not in chosen and _ANAPHOR.match(c.sentence):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.extractive import Draft, refusal
@@ -33,18 +34,33 @@ class LLMGenerator:
     model: str = ""
     preflight: object = None  # callable raising GenerationError when the server is not usable
 
-    def generate(self, question: str, passages: list[Passage], lang: str) -> str:
+    def _messages(self, question: str, passages: list[Passage], lang: str):
         from llama_index.core.llms import ChatMessage
 
         if self.preflight:
             self.preflight()
         numbered = "\n\n".join(f"[{i}] {p.title} ({p.date or 'ohne Datum'})\n{p.text}" for i, p in enumerate(passages, 1))
-        messages = [
+        return [
             ChatMessage(role="system", content=render("system", lang)),
             ChatMessage(role="user", content=render("answer", lang, passages=numbered, question=question)),
         ]
+
+    def generate(self, question: str, passages: list[Passage], lang: str) -> str:
+        messages = self._messages(question, passages, lang)
         try:
             return str(self.llm.chat(messages).message.content or "")
+        except GenerationError:
+            raise
+        except Exception as exc:
+            raise GenerationError(describe_failure(exc, self.name, self.model)) from None
+
+    def stream(self, question: str, passages: list[Passage], lang: str) -> Iterator[str]:
+        """The generated text in pieces as the model writes it (unchecked: the caller enforces citations)."""
+        messages = self._messages(question, passages, lang)
+        try:
+            for chunk in self.llm.stream_chat(messages):
+                if chunk.delta:
+                    yield chunk.delta
         except GenerationError:
             raise
         except Exception as exc:

@@ -120,9 +120,9 @@ def concepts_of(text: str) -> set[str]:
 
 
 def critical_terms(text: str) -> list[Term]:
-    """Names, places, years and numbers in the question: an answer must come from an article that has them.
-    A word counts as a name when it is capitalised mid-sentence and names a place, is a run of capitalised
-    words (Olaf Scholz), or is written with digits."""
+    """Names, places, organisations, years and numbers in the question: an answer must come from an article
+    that has them. A word counts when it names a place, is a run of capitalised words (Olaf Scholz), is an
+    acronym (NASA, IHK), or is written with digits."""
     tokens = words(text)
     out: list[Term] = []
     seen = set()
@@ -132,7 +132,8 @@ def critical_terms(text: str) -> list[Term]:
             continue
         place = place_of(w)
         is_number = w.isdigit()
-        if place or is_number or (i > 0 and _in_name_run(tokens, i)):
+        acronym = len(w) >= 3 and w.isupper() and w.isalpha()  # organisations: NASA, IHK, BMW (not KI, EU)
+        if place or is_number or acronym or (i > 0 and _in_name_run(tokens, i)):
             out.append(Term(w, stem(w), place))
             seen.add(fold(w))
     return out
@@ -148,8 +149,8 @@ def _in_name_run(tokens: list[str], i: int) -> bool:
     return _name_like(tokens[i]) and any(0 <= j < len(tokens) and _name_like(tokens[j]) for j in (i - 1, i + 1))
 
 
-_HEAD_DE = re.compile(r"\b(?:welche[rnms]?|wie viele)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
-_HEAD_EN = re.compile(r"\b(?:which|what|how many)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
+_HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
+_HEAD_EN = re.compile(r"\b(?i:which|what|how many)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
 
 
 def head_noun(text: str, lang: str) -> str | None:

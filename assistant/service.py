@@ -5,13 +5,15 @@ The one entry point for the CLI, the API and the chat UI.
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.extractive import Draft, ExtractiveAnswerer
 from assistant.model import Answer
-from assistant.question import analyse, with_context
-from index.retrieve import Filters, Retriever
+from assistant.question import Question, analyse, with_context
+from index.retrieve import Filters, Retrieval, Retriever
 from index.workspace import Workspace
 
 BACKENDS = ("extractive", "ollama")
@@ -26,6 +28,28 @@ class QuestionError(ValueError):
 class Turn:
     role: str  # "user" | "assistant"
     content: str
+
+
+@dataclass
+class Prepared:
+    """A question checked, condensed and retrieved for: what every backend answers from."""
+
+    question: str
+    backend: str
+    history: list[Turn]
+    q: Question
+    standalone: str
+    retrieval: Retrieval
+
+    @property
+    def previous_answer(self) -> str:
+        return next((t.content for t in reversed(self.history) if t.role == "assistant"), "")
+
+    def result(self, draft: Draft, notices: list[str], generate_ms: float) -> Answer:
+        return Answer(question=self.question, answer=draft.text, refused=draft.refused, backend=self.backend,
+                      citations=draft.citations, contexts=self.retrieval.passages,
+                      timings_ms={"retrieve": self.retrieval.ms, "generate": generate_ms},
+                      standalone_question=self.standalone, lang=self.q.lang, notices=notices)
 
 
 class Assistant:
@@ -45,8 +69,8 @@ class Assistant:
             self._generators[backend] = make_generator(backend, self.ws.settings)
         return self._generators[backend]
 
-    def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
-               backend: str | None = None, top_k: int | None = None) -> Answer:
+    def _prepare(self, question: str, history: list[Turn] | None, filters: Filters | None, backend: str | None,
+                 top_k: int | None):
         question = (question or "").strip()
         if not question:
             raise QuestionError("The question is empty.")
@@ -57,30 +81,61 @@ class Assistant:
             raise QuestionError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
         history = history or []
         earlier = [t.content for t in history if t.role == "user"]
-        previous_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-
         q = with_context(analyse(question), earlier)
         standalone = condense(question, earlier)
         retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters)
+        return Prepared(question, backend, history, q, standalone, retrieval)
+
+    def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
+               backend: str | None = None, top_k: int | None = None) -> Answer:
+        p = self._prepare(question, history, filters, backend, top_k)
         start = time.perf_counter()
         notices: list[str] = []
-        if backend == "extractive":
-            draft = self.extractive.answer(q, retrieval.passages, previous_answer)
+        absent = self.extractive.not_in_corpus(p.q, p.retrieval.passages)
+        if absent:  # no model is asked what the articles cannot say
+            draft = absent
+        elif p.backend == "extractive":
+            draft = self.extractive.answer(p.q, p.retrieval.passages, p.previous_answer)
         else:
-            draft, notices = self._generate(backend, q, standalone, retrieval.passages, history)
-        generate_ms = (time.perf_counter() - start) * 1000
-        return Answer(
-            question=question,
-            answer=draft.text,
-            refused=draft.refused,
-            backend=backend,
-            citations=draft.citations,
-            contexts=retrieval.passages,
-            timings_ms={"retrieve": retrieval.ms, "generate": generate_ms},
-            standalone_question=standalone,
-            lang=q.lang,
-            notices=notices,
-        )
+            draft, notices = self._generate(p.backend, p.q, p.standalone, p.retrieval.passages, p.history)
+        return p.result(draft, notices, (time.perf_counter() - start) * 1000)
+
+    def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
+               backend: str | None = None, top_k: int | None = None) -> Iterator[dict]:
+        """The answer as it is produced: {"type": "delta", "text"} events, each a checked sentence with its
+        markers, then {"type": "answer", "answer": <the JSON of `answer`>}, which is authoritative (a
+        generated answer that keeps no valid citation is replaced there by the refusal or the fallback)."""
+        p = self._prepare(question, history, filters, backend, top_k)
+        start = time.perf_counter()
+        if p.backend == "extractive" or self.extractive.not_in_corpus(p.q, p.retrieval.passages):
+            answer = self.answer(question, history, filters, backend, top_k)
+            for sentence in _sentences_with_markers(answer.answer):
+                yield {"type": "delta", "text": sentence}
+            yield {"type": "answer", "answer": answer.to_json()}
+            return
+        from assistant.generative import GenerationError, enforce_citations
+
+        generator = self._generator(p.backend)
+        raw, sent = "", 0
+        try:
+            for piece in generator.stream(p.standalone, p.retrieval.passages, p.q.lang):
+                raw += piece
+                complete = _complete_part(raw)
+                if complete:
+                    draft, _ = enforce_citations(complete, p.retrieval.passages, p.q.lang)
+                    kept = [] if draft.refused else _sentences_with_markers(draft.text)
+                    for sentence in kept[sent:]:
+                        yield {"type": "delta", "text": sentence}
+                    sent = max(sent, len(kept))
+        except GenerationError:
+            if not self.ws.settings.llm.fallback_to_extractive:
+                raise
+            yield {"type": "answer", "answer": self.answer(question, history, filters, backend, top_k).to_json()}
+            return
+        draft, notices = enforce_citations(raw, p.retrieval.passages, p.q.lang)
+        if notices and not draft.citations and not draft.refused and self.ws.settings.llm.fallback_to_extractive:
+            draft, notices = self.extractive.answer(p.q, p.retrieval.passages), notices + ["Fell back to the extractive answer."]
+        yield {"type": "answer", "answer": p.result(draft, notices, (time.perf_counter() - start) * 1000).to_json()}
 
     def _generate(self, backend, q, standalone, passages, history) -> tuple[Draft, list[str]]:
         from assistant.generative import GenerationError, enforce_citations
@@ -112,3 +167,23 @@ def condense(question: str, earlier_questions: list[str]) -> str:
     if not carried:
         return question
     return f"{question} ({' '.join(dict.fromkeys(carried))})"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[^\s\[])")
+
+
+def _sentences_with_markers(text: str) -> list[str]:
+    """An answer cut after each sentence and the markers that follow it, keeping the spaces between them."""
+    out, last = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append(text[last:m.end()])
+        last = m.end()
+    if text[last:]:
+        out.append(text[last:])
+    return out
+
+
+def _complete_part(raw: str) -> str:
+    """The generated text up to its last finished sentence and its markers (more text follows them)."""
+    ends = list(_SENTENCE_END.finditer(raw))
+    return raw[: ends[-1].end()].strip() if ends else ""

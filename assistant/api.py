@@ -1,0 +1,143 @@
+"""The JSON API other intranet tools call: ask, ask with server-sent events, health. OpenAPI docs at /docs.
+
+`POST /api/ask` returns what `delegations ask --json` prints. With `server.api_token` set (the
+DELEGATIONS_API_TOKEN variable), every /api/* call needs `Authorization: Bearer <token>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+from typing import Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
+from index.retrieve import Filters
+
+log = logging.getLogger("delegations.api")
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class FiltersIn(BaseModel):
+    doc_ids: list[str] = Field(default_factory=list, description="Only these articles (ids as in `contexts[].doc_id`).")
+    date_from: str | None = Field(None, description="Only articles published from YYYY[-MM[-DD]].")
+    date_to: str | None = Field(None, description="Only articles published until YYYY[-MM[-DD]].")
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, German or English.")
+    history: list[Message] = Field(default_factory=list, max_length=50, description="Earlier turns of the conversation, oldest first.")
+    filters: FiltersIn | None = None
+    backend: str | None = Field(None, description="extractive | ollama (default from settings).")
+    top_k: int | None = Field(None, ge=1, le=50)
+
+
+def _filters(body: AskRequest) -> Filters | None:
+    if not body.filters:
+        return None
+    f = Filters(body.filters.doc_ids, body.filters.date_from, body.filters.date_to)
+    try:
+        f.where()  # validates the dates
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return f
+
+
+def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
+    settings = server or assistant.ws.settings.server
+    app = FastAPI(title="Delegations assistant", version="1", root_path=settings.root_path or "",
+                  description="Answers about business delegations from German news articles, each claim cited.")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    lock = threading.Lock()  # one question at a time through the shared index and embedder
+
+    def authorised(request: Request) -> None:
+        token = settings.api_token
+        if not token:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            raise HTTPException(401, "Missing or wrong API token: send `Authorization: Bearer <token>`.",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
+
+    @api.post("/ask", summary="Answer a question with cited passages")
+    def ask(body: AskRequest) -> JSONResponse:
+        history = [Turn(m.role, m.content) for m in body.history]
+        filters = _filters(body)
+        try:
+            with lock:
+                answer = assistant.answer(body.question, history, filters, body.backend, body.top_k)
+        except QuestionError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except Exception as exc:  # the store or the model failed: say which, keep serving
+            raise HTTPException(503, _service_message(exc)) from None
+        return JSONResponse(answer.to_json())
+
+    @api.post("/ask/stream", summary="The same answer as server-sent events: delta events, then the answer")
+    def ask_stream(body: AskRequest) -> StreamingResponse:
+        history = [Turn(m.role, m.content) for m in body.history]
+        filters = _filters(body)
+
+        def events():
+            try:
+                with lock:
+                    for event in assistant.stream(body.question, history, filters, body.backend, body.top_k):
+                        payload = {"text": event["text"]} if event["type"] == "delta" else event["answer"]
+                        yield f"event: {event['type']}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+            except QuestionError as exc:
+                yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n"
+            except Exception as exc:
+                yield f"event: error\ndata: {json.dumps({'detail': _service_message(exc)})}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @api.get("/health", summary="Index size and backend reachability")
+    def health() -> dict:
+        status = assistant.ws.status()
+        status.update(backend_status(assistant.ws.settings))
+        status["status"] = "ok" if status["documents"] else "empty"
+        return status
+
+    app.include_router(api)
+
+    @app.exception_handler(HTTPException)
+    async def one_line(request: Request, exc: HTTPException):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p != "body")
+        message = f"{where}: {first['msg']}" if where else first["msg"]
+        if where == "question" and first.get("type") == "string_too_long":
+            message = f"The question is too long; the limit is {MAX_QUESTION_CHARS} characters."
+        return JSONResponse({"detail": message}, status_code=422)
+
+    return app
+
+
+def _service_message(exc: Exception) -> str:
+    log.exception("answering failed")
+    from assistant.generative import GenerationError
+    from index.store import StoreError
+
+    if isinstance(exc, (GenerationError, StoreError)):
+        return str(exc)
+    return f"The assistant failed ({type(exc).__name__}); the server log has the details."

@@ -1,0 +1,122 @@
+"""The HTTP API as intranet tools call it: ask, stream, health, token auth, size limits, filters, history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+TOKEN = "test-token-7f3a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def client(assistant):
+    import ui
+
+    settings = assistant.ws.settings.model_copy(deep=True)
+    settings.server.api_token = TOKEN
+    with TestClient(ui.create_app(settings, assistant)) as c:
+        yield c
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_every_api_call_needs_the_token(client):
+    assert client.get("/api/health").status_code == 401
+    assert client.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    response = client.post("/api/ask", json={"question": "Wer leitete die Delegation nach Japan?"})
+    assert response.status_code == 401 and "Bearer" in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_health_reports_the_index_and_backend(client):
+    body = client.get("/api/health", headers=AUTH).json()
+    assert body["status"] == "ok" and body["documents"] == 5 and body["chunks"] > 5
+    assert body["backend"] == "extractive" and body["backend_reachable"] is True
+
+
+def test_ask_returns_the_cli_json_with_citations(client):
+    response = client.post("/api/ask", headers=AUTH,
+                           json={"question": "Welche Städte besuchte die Berliner Delegation in den USA?"})
+    body = response.json()
+    assert response.status_code == 200
+    for city in ("New York", "Boston", "Los Angeles"):
+        assert city in body["answer"]
+    assert body["citations"][0]["doc_id"] == "berlin-senat-usa-2024" and "[1]" in body["answer"]
+    assert set(body) >= {"question", "answer", "refused", "backend", "citations", "contexts", "timings_ms"}
+
+
+def test_stream_sends_deltas_then_the_same_answer(client):
+    question = {"question": "Wer leitete die Wirtschaftsdelegation nach Japan?"}
+    with client.stream("POST", "/api/ask/stream", headers=AUTH, json=question) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response.read().decode())
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("delta") >= 1 and set(kinds) == {"delta", "answer"}
+    final = events[-1][1]
+    assert "".join(d["text"] for k, d in events if k == "delta") == final["answer"]
+    assert final["answer"] == client.post("/api/ask", headers=AUTH, json=question).json()["answer"]
+
+
+def test_oversized_and_empty_questions_are_rejected_with_a_message(client):
+    response = client.post("/api/ask", headers=AUTH, json={"question": "x" * 2001})
+    assert response.status_code == 422 and "2000" in response.json()["detail"]
+    response = client.post("/api/ask", headers=AUTH, json={"question": ""})
+    assert response.status_code == 422
+    response = client.post("/api/ask", headers=AUTH, json={"question": "Japan?", "filters": {"date_from": "gestern"}})
+    assert response.status_code == 422 and "YYYY" in response.json()["detail"]
+    response = client.post("/api/ask", headers=AUTH, content=b"{not json", )
+    assert response.status_code == 422
+
+
+def test_filters_restrict_the_articles(client):
+    body = client.post("/api/ask", headers=AUTH, json={"question": "Wer leitete die Delegation?",
+                                                       "filters": {"doc_ids": ["hamburg-israel-2019"]}}).json()
+    assert {c["doc_id"] for c in body["contexts"]} == {"hamburg-israel-2019"}
+    body = client.post("/api/ask", headers=AUTH, json={"question": "Wohin reiste die Delegation?",
+                                                       "filters": {"date_from": "2024-01"}}).json()
+    assert body["contexts"] and all(c["date"] >= "2024" for c in body["contexts"])
+
+
+def test_history_makes_a_follow_up_standalone(client):
+    history = [{"role": "user", "content": "Wer leitete die Wirtschaftsdelegation nach Japan?"},
+               {"role": "assistant", "content": "Uwe Albrecht leitete sie. [1]"}]
+    body = client.post("/api/ask", headers=AUTH, json={"question": "Und wer war noch dabei?", "history": history}).json()
+    assert "Japan" in body["standalone_question"]
+    assert body["contexts"][0]["doc_id"] == "leipzig-japan"
+
+
+def test_chat_page_and_openapi_docs_are_served(client):
+    assert client.get("/").status_code == 200
+    assert client.get("/docs").status_code == 200
+    assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_password_hashes_check_and_malformed_user_lists_are_refused():
+    import ui
+
+    stored = ui.hash_password("correct horse", iterations=1000)
+    assert ui.check_password("correct horse", stored) and not ui.check_password("wrong", stored)
+    assert ui.parse_users(f"alice:{stored}") == {"alice": stored}
+    with pytest.raises(ValueError, match="hash-password"):
+        ui.parse_users("alice:plaintext")
+
+
+def test_article_text_is_escaped_in_chat_and_sources():
+    import ui
+
+    text = 'Sie sagte <script>alert(1)</script> und <img src=x onerror=alert(2)> [1].'
+    rendered = ui.answer_markdown(text)
+    assert "<script>" not in rendered and "&lt;script&gt;" in rendered and "<img" not in rendered
+    assert '<a href="#quelle-1"' in rendered
+    html = ui.sources_html({"question": "q", "refused": False, "citations": [
+        {"n": 1, "doc_id": "x", "title": "<b>T</b>", "date": None, "source": "s", "text": text, "quotes": [text]}]})
+    assert "<script>" not in html and "<b>T</b>" not in html and "<mark>" in html
