@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import secrets
+from pathlib import Path
 
 from assistant.model import Citation
 from assistant.service import Assistant, QuestionError, Turn
@@ -250,6 +251,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None):
         log.warning("Ingested %d articles (%d chunks).", report.documents, report.chunks)
     users = parse_users(settings.server.ui_users)
     app = create_api(assistant, backend_status, settings.server)
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def web_component():
+        """Gradio's web-component loader, served from here (intranets cannot reach Gradio's CDN):
+        <script type="module" src="https://HOST/gradio.js"></script> <gradio-app src="https://HOST/"></gradio-app>"""
+        from fastapi.responses import FileResponse
+
+        return FileResponse(Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
+                            media_type="text/javascript")
+
     auth = (lambda user, password: user in users and check_password(password, users[user])) if users else None
     return gr.mount_gradio_app(app, build_chat(assistant), path="/", auth=auth,
                                auth_message="Anmeldung für den Delegations-Assistenten",

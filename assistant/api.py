@@ -55,11 +55,13 @@ def _filters(body: AskRequest) -> Filters | None:
 
 def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
     settings = server or assistant.ws.settings.server
-    app = FastAPI(title="Delegations assistant", version="1", root_path=settings.root_path or "",
+    app = FastAPI(title="Delegations assistant", version="1",  # the sub-path comes from uvicorn (--root-path)
                   description="Answers about business delegations from German news articles, each claim cited.")
     if settings.cors_origins:
+        # Pages of these origins may call the API and embed the chat as a web component (whose requests
+        # carry Gradio's own headers, hence any header).
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+                           allow_headers=["*"])
     lock = threading.Lock()  # one question at a time through the shared index and embedder
 
     def authorised(request: Request) -> None:

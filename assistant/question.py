@@ -136,6 +136,13 @@ def critical_terms(text: str) -> list[Term]:
         if place or is_number or acronym or (i > 0 and _in_name_run(tokens, i)):
             out.append(Term(w, stem(w), place))
             seen.add(fold(w))
+            continue
+        prefix, _, rest = w.partition("-")
+        if rest[:1].isupper() and prefix[:1].isupper() and len(prefix) >= 3 and fold(prefix) not in seen and \
+                prefix.lower() not in STOPWORDS and not concepts_of(prefix):
+            # "Ruhr-Delegation", "NRW-Reise": a capitalised part hyphenated to a noun names who or where
+            out.append(Term(prefix, stem(prefix), place_of(prefix)))
+            seen.add(fold(prefix))
     return out
 
 

@@ -162,11 +162,12 @@ def condense(question: str, earlier_questions: list[str]) -> str:
         return question
     from index.terms import STOPWORDS, words
 
+    earlier = earlier_questions[-1].strip()
     mine = {w.lower() for w in words(question)}
-    carried = [w for w in words(earlier_questions[-1]) if w.lower() not in STOPWORDS and w.lower() not in mine]
-    if not carried:
+    if all(w.lower() in STOPWORDS or w.lower() in mine for w in words(earlier)):
         return question
-    return f"{question} ({' '.join(dict.fromkeys(carried))})"
+    # The earlier question whole, not its words picked out: the embedder reads sentences, BM25 drops stop words.
+    return f"{question} ({earlier})"
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[^\s\[])")

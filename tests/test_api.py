@@ -120,3 +120,26 @@ def test_article_text_is_escaped_in_chat_and_sources():
     html = ui.sources_html({"question": "q", "refused": False, "citations": [
         {"n": 1, "doc_id": "x", "title": "<b>T</b>", "date": None, "source": "s", "text": text, "quotes": [text]}]})
     assert "<script>" not in html and "<b>T</b>" not in html and "<mark>" in html
+
+
+def test_behind_a_reverse_proxy_sub_path(assistant):
+    import ui
+
+    settings = assistant.ws.settings.model_copy(deep=True)
+    settings.server.root_path = "/assistent"
+    with TestClient(ui.create_app(settings, assistant), root_path="/assistent") as c:
+        assert c.get("/api/health").status_code == 200
+        assert c.get("/openapi.json").json()["servers"][0]["url"] == "/assistent"
+        assert c.get("/").status_code == 200
+
+
+def test_cors_allowlist_admits_only_listed_origins(assistant):
+    import ui
+
+    settings = assistant.ws.settings.model_copy(deep=True)
+    settings.server.cors_origins = ["https://intranet.example.org"]
+    with TestClient(ui.create_app(settings, assistant)) as c:
+        ok = c.options("/api/ask", headers={"Origin": "https://intranet.example.org", "Access-Control-Request-Method": "POST"})
+        assert ok.headers.get("access-control-allow-origin") == "https://intranet.example.org"
+        other = c.options("/api/ask", headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"})
+        assert other.headers.get("access-control-allow-origin") != "https://evil.example.com"

@@ -1,0 +1,207 @@
+"""The chat in a real headless Chromium (Debian's `chromium`, driven by Playwright) against `delegations serve`.
+
+Set DELEGATIONS_SCREENSHOT=path to keep the screenshot of the answered chat (the README's comes from here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import SAMPLE, _free_port
+
+pytestmark = pytest.mark.browser
+
+XSS_ARTICLE = """Kasseler Delegation in Peru
+
+date 2023-05
+
+Die Delegation aus Kassel reiste im Mai nach Peru. In Lima zeigte sie das Plakat <script>window.__xss = 1</script> auf der Messe.
+Auf dem Stand hing ein Bild <img src=x onerror="window.__xss = 2"> neben dem Logo der Stadt Kassel.
+"""
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; .ci/run installs it, so CI must run these tests")
+        pytest.skip(reason)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(SAMPLE, corpus / "sample")
+    (corpus / "kassel-peru.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    data = tmp_path_factory.mktemp("data")
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("DELEGATIONS_API_TOKEN", None)
+    env.pop("DELEGATIONS_UI_USERS", None)
+    # An empty index: serve ingests the corpus dir first (settings.corpus_dir, given through a settings file).
+    settings = tmp_path_factory.mktemp("settings") / "settings.yaml"
+    intranet_port = _free_port()
+    settings.write_text(f"data_dir: {data}\ncorpus_dir: {corpus}\nserver:\n  cors_origins: [http://127.0.0.1:{intranet_port}]\n",
+                        encoding="utf-8")
+    env["DELEGATIONS_SETTINGS"] = str(settings)
+    log = open(data / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=os.path.dirname(os.path.dirname(__file__)))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            pytest.fail("delegations serve exited: " + (data / "serve.log").read_text())
+    else:
+        proc.kill()
+        pytest.fail("delegations serve did not come up in 180 s: " + (data / "serve.log").read_text())
+    yield url, data / "serve.log", intranet_port
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def intranet(server, tmp_path_factory):
+    """Another site (another origin) whose pages embed the chat, as an intranet portal would."""
+    url, _, port = server
+    site = tmp_path_factory.mktemp("intranet")
+    (site / "iframe.html").write_text(
+        f'<h1>Portal</h1><iframe id="assistant" src="{url}/" width="1200" height="900"></iframe>', encoding="utf-8")
+    (site / "component.html").write_text(
+        f'<h1>Portal</h1><script type="module" src="{url}/gradio.js"></script><gradio-app src="{url}/"></gradio-app>',
+        encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/iframe.html", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = _chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                    "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="de-DE")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server[0] + "/")
+    page.locator("#status-line").get_by_text("Artikel").wait_for()
+    yield page
+    context.close()
+
+
+def _ask(page, question: str, answers_before: int) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    bot = page.locator("#chat .message.bot, #chat [data-testid='bot']")
+    page.wait_for_function(
+        """([n]) => { const m = document.querySelectorAll('#chat [data-testid="bot"]');
+                      const sources = document.querySelector('#sources');
+                      return m.length > n && !m[m.length - 1].innerText.includes('…')
+                             && sources && !sources.innerText.includes('Suche in den Artikeln'); }""",
+        arg=[answers_before])
+    return bot
+
+
+def _last_answer(page) -> str:
+    return page.locator("#chat [data-testid='bot']").last.inner_text()
+
+
+def test_status_line_and_examples_on_the_start_screen(page, server):
+    status = page.locator("#status-line").inner_text()
+    assert "6 Artikel" in status and "extraktiv" in status
+    assert page.get_by_text("Wer leitete die Wirtschaftsdelegation nach Japan?").first.is_visible()
+    assert "is empty: ingesting" in server[1].read_text()
+
+
+def test_answer_with_citation_opens_its_source_with_the_sentence_marked(page):
+    _ask(page, "Wer leitete die Wirtschaftsdelegation nach Japan?", 0)
+    assert "Uwe Albrecht" in _last_answer(page)
+    marker = page.locator("#chat a.cite").first
+    assert marker.inner_text() == "[1]"
+    marker.click()
+    source = page.locator("#quelle-1")
+    assert source.get_attribute("open") is not None
+    assert "Uwe Albrecht" in source.locator("mark").first.inner_text()
+    assert "leipzig-japan" in source.inner_text()
+    if os.environ.get("DELEGATIONS_SCREENSHOT"):
+        page.screenshot(path=os.environ["DELEGATIONS_SCREENSHOT"], full_page=True)
+
+
+def test_follow_up_uses_the_conversation_and_new_conversation_clears_it(page):
+    _ask(page, "Wer leitete die Wirtschaftsdelegation nach Japan?", 0)
+    _ask(page, "Und wer war noch dabei?", 1)
+    assert "Japan" in page.locator("#sources").inner_text()  # "Gesucht wurde: ... (... Japan)"
+    assert "leipzig-japan" in page.locator("#sources").inner_text()
+    page.locator("#new-conversation").click()
+    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
+
+
+def test_article_markup_is_shown_as_text_and_never_runs(page):
+    _ask(page, "Was zeigte die Delegation aus Kassel in Lima?", 0)
+    shown = _last_answer(page) + page.locator("#sources").inner_text()
+    assert "<script>" in shown or "<img src=x" in shown
+    assert page.evaluate("() => window.__xss === undefined")
+    assert page.locator("#sources script, #chat script, #sources img[src=x], #chat img[src=x]").count() == 0
+
+
+def test_english_question_gets_an_english_answer(page):
+    _ask(page, "Who led the business delegation to Japan?", 0)
+    answer = _last_answer(page)
+    assert "Albrecht" in answer and "quoted in German" in answer
+
+
+def test_chat_embedded_in_an_intranet_page_with_an_iframe(browser, intranet):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(intranet + "/iframe.html")
+    frame = page.frame_locator("#assistant")
+    frame.locator("#status-line").get_by_text("Artikel").wait_for(timeout=30_000)
+    frame.locator("#question textarea").fill("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    frame.locator("#question textarea").press("Enter")
+    frame.locator("#chat a.cite").first.wait_for(timeout=30_000)
+    context.close()
+
+
+def test_chat_embedded_as_gradio_web_component(browser, intranet):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(intranet + "/component.html")
+    page.locator("gradio-app #status-line").get_by_text("Artikel").wait_for(timeout=30_000)
+    page.locator("gradio-app #question textarea").fill("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    page.locator("gradio-app #question textarea").press("Enter")
+    page.locator("gradio-app #chat a.cite").first.wait_for(timeout=30_000)
+    context.close()
