@@ -165,7 +165,12 @@ def cmd_serve(args) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
-    ui.serve(settings)
+    from index.sync import IngestBusy
+
+    try:
+        ui.serve(settings)
+    except IngestBusy as exc:  # the first-start ingest found another ingest running
+        raise UserError(str(exc)) from None
     return 0
 
 
