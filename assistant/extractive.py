@@ -58,17 +58,15 @@ class ExtractiveAnswerer:
         similarity: the closest passage about Japan does not answer a question about Brazil."""
         if not passages:
             return refusal(q.lang)
-        coverage = [self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)]
-        if any(not c.missing for c in coverage):
-            return None
-        best = min(coverage, key=lambda c: len(c.missing))
-        return refusal(q.lang, missing=[t.word for t in best.missing])
+        return _refusal_without(self._coverages(q, passages), q)
 
     def answer(self, q: Question, passages: list[Passage], previous_answer: str = "") -> Draft:
-        absent = self.not_in_corpus(q, passages)
+        if not passages:
+            return refusal(q.lang)
+        coverage = self._coverages(q, passages)
+        absent = _refusal_without(coverage, q)
         if absent:
             return absent
-        coverage = {doc: self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)}
         usable = {doc for doc, c in coverage.items() if not c.missing}
         best_carried = max(coverage[d].carried_found for d in usable)
         candidates = [c for c in _candidates(passages) if c.passage.doc_id in usable]
@@ -94,6 +92,9 @@ class ExtractiveAnswerer:
             if before and before not in chosen and _ANAPHOR.match(c.sentence):
                 chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
         return _compose(chosen, q.lang)
+
+    def _coverages(self, q: Question, passages: list[Passage]) -> dict[str, Coverage]:
+        return {doc: self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)}
 
     def _coverage(self, doc_id: str, q: Question, passages: list[Passage]) -> Coverage:
         title = next(p.title for p in passages if p.doc_id == doc_id)
@@ -185,6 +186,14 @@ def _compose(chosen: list[Candidate], lang: str) -> Draft:
     if lang == "en":
         text = f"The articles say (quoted in German): {text}"
     return Draft(text, False, list(citations.values()))
+
+
+def _refusal_without(coverage: dict[str, Coverage], q: Question) -> Draft | None:
+    """The refusal naming what is missing when no article covers the question's critical terms, else None."""
+    if any(not c.missing for c in coverage.values()):
+        return None
+    best = min(coverage.values(), key=lambda c: len(c.missing))
+    return refusal(q.lang, missing=[t.word for t in best.missing])
 
 
 def refusal(lang: str, missing: list[str] | None = None) -> Draft:

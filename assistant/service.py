@@ -88,16 +88,17 @@ class Assistant:
 
     def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Answer:
-        p = self._prepare(question, history, filters, backend, top_k)
+        return self._answer(self._prepare(question, history, filters, backend, top_k))
+
+    def _answer(self, p: Prepared) -> Answer:
         start = time.perf_counter()
         notices: list[str] = []
-        absent = self.extractive.not_in_corpus(p.q, p.retrieval.passages)
-        if absent:  # no model is asked what the articles cannot say
-            draft = absent
-        elif p.backend == "extractive":
+        if p.backend == "extractive":  # it checks the evidence itself
             draft = self.extractive.answer(p.q, p.retrieval.passages, p.previous_answer)
         else:
-            draft, notices = self._generate(p.backend, p.q, p.standalone, p.retrieval.passages, p.history)
+            draft = self.extractive.not_in_corpus(p.q, p.retrieval.passages)  # no model is asked what the articles cannot say
+            if not draft:
+                draft, notices = self._generate(p)
         return p.result(draft, notices, (time.perf_counter() - start) * 1000)
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
@@ -107,8 +108,9 @@ class Assistant:
         generated answer that keeps no valid citation is replaced there by the refusal or the fallback)."""
         p = self._prepare(question, history, filters, backend, top_k)
         start = time.perf_counter()
-        if p.backend == "extractive" or self.extractive.not_in_corpus(p.q, p.retrieval.passages):
-            answer = self.answer(question, history, filters, backend, top_k)
+        absent = None if p.backend == "extractive" else self.extractive.not_in_corpus(p.q, p.retrieval.passages)
+        if p.backend == "extractive" or absent:
+            answer = self._answer(p) if not absent else p.result(absent, [], (time.perf_counter() - start) * 1000)
             for sentence in _sentences_with_markers(answer.answer):
                 yield {"type": "delta", "text": sentence}
             yield {"type": "answer", "answer": answer.to_json()}
@@ -127,30 +129,35 @@ class Assistant:
                     for sentence in kept[sent:]:
                         yield {"type": "delta", "text": sentence}
                     sent = max(sent, len(kept))
-        except GenerationError:
-            if not self.ws.settings.llm.fallback_to_extractive:
-                raise
-            yield {"type": "answer", "answer": self.answer(question, history, filters, backend, top_k).to_json()}
-            return
-        draft, notices = enforce_citations(raw, p.retrieval.passages, p.q.lang)
-        if notices and not draft.citations and not draft.refused and self.ws.settings.llm.fallback_to_extractive:
-            draft, notices = self.extractive.answer(p.q, p.retrieval.passages), notices + ["Fell back to the extractive answer."]
+        except GenerationError as exc:
+            draft, notices = self._fallback(p, exc)
+        else:
+            draft, notices = self._checked(p, raw)
         yield {"type": "answer", "answer": p.result(draft, notices, (time.perf_counter() - start) * 1000).to_json()}
 
-    def _generate(self, backend, q, standalone, passages, history) -> tuple[Draft, list[str]]:
-        from assistant.generative import GenerationError, enforce_citations
+    def _generate(self, p: Prepared) -> tuple[Draft, list[str]]:
+        from assistant.generative import GenerationError
 
-        generator = self._generator(backend)
         try:
-            raw = generator.generate(standalone, passages, q.lang)
+            raw = self._generator(p.backend).generate(p.standalone, p.retrieval.passages, p.q.lang)
         except GenerationError as exc:
-            if not self.ws.settings.llm.fallback_to_extractive:
-                raise
-            notice = f"{exc} The answer below is extractive (quoted sentences) instead."
-            return self.extractive.answer(q, passages), [notice]
-        draft, problems = enforce_citations(raw, passages, q.lang)
+            return self._fallback(p, exc)
+        return self._checked(p, raw)
+
+    def _fallback(self, p: Prepared, exc: Exception) -> tuple[Draft, list[str]]:
+        """The model failed: the extractive answer with a notice, or the error when fallback is off."""
+        if not self.ws.settings.llm.fallback_to_extractive:
+            raise exc
+        notice = f"{exc} The answer below is extractive (quoted sentences) instead."
+        return self.extractive.answer(p.q, p.retrieval.passages), [notice]
+
+    def _checked(self, p: Prepared, raw: str) -> tuple[Draft, list[str]]:
+        """The generated text with its citations enforced; the extractive answer when none survived."""
+        from assistant.generative import enforce_citations
+
+        draft, problems = enforce_citations(raw, p.retrieval.passages, p.q.lang)
         if problems and not draft.citations and not draft.refused and self.ws.settings.llm.fallback_to_extractive:
-            return self.extractive.answer(q, passages), problems + ["Fell back to the extractive answer."]
+            return self.extractive.answer(p.q, p.retrieval.passages), problems + ["Fell back to the extractive answer."]
         return draft, problems
 
 

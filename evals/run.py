@@ -241,13 +241,7 @@ def run_cli(args, workspace) -> int:
 
         table = evaluate_retrieval(Retriever(workspace), cases)
         print(format_retrieval(table))
-        report = {"retrieval": table, "documents": workspace.manifest.counts()[0]}
-        if args.json_out:
-            Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-        if args.report:
-            from evals.report import write_report
-
-            write_report(report, Path(args.report))
+        _write(args, {"retrieval": table, "documents": workspace.manifest.counts()[0]})
         return 0
     if args.backend == "naive":  # the reference pipeline, to see what the real one adds
         from evals.naive import NaiveAssistant
@@ -275,13 +269,18 @@ def run_cli(args, workspace) -> int:
             flag = "  REGRESSED" if row["regressed"] else ""
             print(f"{row['metric']:<20} {row['baseline']:>8} -> {row['current']:>8} ({row['delta']:+}){flag}")
         code = 1 if any(r["regressed"] for r in report["comparison"]) else 0
+    _write(args, report)
+    return code
+
+
+def _write(args, report: dict) -> None:
+    """The JSON results and the Markdown report, where the command line asked for them."""
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.report:
         from evals.report import write_report
 
         write_report(report, Path(args.report))
-    return code
 
 
 def _ingest_with_distractors(workspace, distractors: Path) -> None:

@@ -31,6 +31,7 @@ _snowball = Stemmer.Stemmer("german")
 log = logging.getLogger(__name__)
 
 DIR_NAME = "keywords"
+BUILD_ID = "build_id"  # written last into a new build: its presence marks the build complete
 MIN_PART = 4
 LINKS = ("es", "en", "s", "n", "e")
 
@@ -112,7 +113,6 @@ class KeywordIndex:
                 bm25.index(corpus, show_progress=False)
                 bm25.save(str(fresh / "bm25"), show_progress=False)
             meta = {
-                "build_id": build_id,
                 "chunk_ids": [t.chunk_id for t in terms],
                 "doc_ids": [t.doc_id for t in terms],
                 "date_first": [t.date_first for t in terms],
@@ -120,6 +120,7 @@ class KeywordIndex:
                 "vocabulary": sorted(vocabulary),
             }
             (fresh / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
+            (fresh / BUILD_ID).write_text(build_id, encoding="utf-8")
             old = data_dir / f"{DIR_NAME}.old-{uuid.uuid4().hex[:8]}"
             if target.exists():
                 os.rename(target, old)
@@ -130,13 +131,11 @@ class KeywordIndex:
 
     @classmethod
     def build_id_on_disk(cls, data_dir: Path) -> str | None:
-        """The id of the build in the data dir (cheap: reads one small file's head), None when there is none."""
+        """The id of the build in the data dir (one tiny file, read on every query), None when there is none."""
         try:
-            with open(data_dir / DIR_NAME / "chunks.json", encoding="utf-8") as handle:
-                head = handle.read(64)
+            return (data_dir / DIR_NAME / BUILD_ID).read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
-        return head.split('"build_id": "', 1)[-1].split('"', 1)[0] if '"build_id"' in head else None
 
     @classmethod
     def open(cls, data_dir: Path) -> KeywordIndex | None:
@@ -145,13 +144,14 @@ class KeywordIndex:
         directory = data_dir / DIR_NAME
         try:
             meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+            build_id = (directory / BUILD_ID).read_text(encoding="utf-8").strip()
             bm25 = bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False) if meta["chunk_ids"] else None
         except (OSError, ValueError, KeyError) as exc:
             log.warning("No usable keyword index in %s (%s); retrieval is dense only until the next ingest.", directory, exc)
             return None
         return cls(bm25, set(meta["vocabulary"]), np.array(meta["chunk_ids"], dtype=object),
                    np.array(meta["doc_ids"], dtype=object), np.array(meta["date_first"], dtype=np.int64),
-                   np.array(meta["date_last"], dtype=np.int64), meta["build_id"])
+                   np.array(meta["date_last"], dtype=np.int64), build_id)
 
     # -- searching
     def query_terms(self, question: str) -> list[str]:

@@ -20,7 +20,7 @@ from index.manifest import ChunkTerms, DocRecord, Manifest
 from index.terms import content_stems
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
-from ingest.model import Article, Failure
+from ingest.model import Article, Failure, indexed_text
 from ingest.readers import IngestError, discover, read_file
 
 
@@ -147,8 +147,7 @@ def _backfill_terms(ws: Workspace) -> None:
         rows = ws.store.chunks_of(doc_id)
         ws.manifest.put_terms(doc_id, [
             ChunkTerms(r.chunk_id, doc_id, r.metadata["date_first"], r.metadata["date_last"],
-                       content_stems(f"{r.metadata['title']} ({r.metadata['date']})\n{r.text}" if r.metadata["date"]
-                                     else f"{r.metadata['title']}\n{r.text}"))
+                       content_stems(indexed_text(r.metadata["title"], r.metadata["date"], r.text)))
             for r in rows])
 
 

@@ -60,11 +60,7 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        """What the embedder and keyword index see: the chunk with its article's title and date as context."""
-        head = self.title
-        if self.date:
-            head = f"{head} ({self.date.iso})"
-        return f"{head}\n{self.text}"
+        return indexed_text(self.title, self.date.iso if self.date else "", self.text)
 
 
 @dataclass
@@ -77,3 +73,9 @@ class Failure:
 class LoadResult:
     articles: list[Article] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+
+
+def indexed_text(title: str, date_iso: str, text: str) -> str:
+    """What the embedder and keyword index see: a chunk with its article's title and date as context."""
+    head = f"{title} ({date_iso})" if date_iso else title
+    return f"{head}\n{text}"

@@ -155,7 +155,8 @@ def with_distractors(tmp_path_factory):
     """The sample corpus beside a slice of the 2,026 German news articles (the whole file is the eval's job:
     `delegations eval --distractors ../shared/data/news_de.jsonl`)."""
     if not SHARED_NEWS.exists():
-        pytest.skip(f"{SHARED_NEWS} is not there")
+        pytest.skip(f"the 2,026 distractor articles are read from {SHARED_NEWS}, which is not beside this "
+                    f"checkout; the same check at full scale is `delegations eval --distractors`")
     folder = tmp_path_factory.mktemp("distractors")
     trips = {"wikinews-33184", "wikinews-49225", "wikinews-65110", "wikinews-77285"}  # see evals/cases_news.yaml
     with open(SHARED_NEWS, encoding="utf-8") as source, open(folder / "news.jsonl", "w", encoding="utf-8") as out:
