@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from settings import BACKENDS
+
 
 class UserError(Exception):
     """Printed as one line, exit code 2."""
@@ -113,9 +115,7 @@ def cmd_ask(args) -> int:
 
 
 def format_answer(answer) -> str:
-    lines = [answer.answer]
-    for notice in answer.notices:
-        lines.insert(0, f"Hinweis: {notice}")
+    lines = [f"Hinweis: {notice}" for notice in answer.notices] + [answer.answer]
     if answer.citations:
         lines.append("")
         for c in answer.citations:
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with cited passages")
     p.add_argument("question", nargs="*")
     p.add_argument("-f", "--file", help="answer one question per line of FILE, one JSON object per line")
-    p.add_argument("--backend", help="extractive | ollama (default from settings)")
+    p.add_argument("--backend", choices=BACKENDS, help="who writes the answer (default from settings: llm.backend)")
     p.add_argument("--top-k", type=int, help="passages to retrieve")
     p.add_argument("--doc", action="append", help="only this article id (repeatable)")
     p.add_argument("--date-from", help="only articles published from YYYY[-MM[-DD]]")
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score answers against evals/cases.yaml")
     p.add_argument("--cases", help="cases file (default: evals/cases.yaml)")
-    p.add_argument("--backend", help="extractive | ollama | naive (the dense-only reference)")
+    p.add_argument("--backend", choices=(*BACKENDS, "naive"), help="who writes the answers; naive: the dense-only reference pipeline")
     data_dir(p)
     p.add_argument("--json", dest="json_out", help="write results as JSON to this file")
     p.add_argument("--report", help="write a Markdown report (with PNG charts beside it)")

@@ -18,6 +18,8 @@ SETTINGS_FILE_ENV = "DELEGATIONS_SETTINGS"
 PROFILE_ENV = "DELEGATIONS_PROFILE"
 _DEFAULT_FILE = Path(__file__).with_name("settings.yaml")
 _ENV_REF = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
+Backend = Literal["extractive", "ollama", "llamacpp", "openai"]
+BACKENDS: tuple[str, ...] = Backend.__args__
 
 
 class SettingsError(Exception):
@@ -58,11 +60,29 @@ class OllamaSettings(_Section):
     keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded between questions.")
 
 
+class LlamaCppSettings(_Section):
+    model_path: str = Field("", description="GGUF file to run in-process (DELEGATIONS_LLAMACPP_MODEL). Empty: the Gemma 3 270M smoke model of the [llamacpp] extra.")
+    chat_format: str = Field("gemma", description="llama.cpp chat template by name (gemma, chatml, llama-3, mistral-instruct, ...). Named explicitly: many GGUF files carry none.")
+    n_ctx: int = Field(4096, ge=512, le=131072, description="Context window in tokens; the prompt with five passages needs about 2,000.")
+    max_tokens: int = Field(384, ge=16, le=8192, description="Longest answer in tokens.")
+    threads: int = Field(0, ge=0, le=256, description="CPU threads; 0: all cores.")
+
+
+class OpenAISettings(_Section):
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint, up to /v1 (vLLM, llama.cpp server, LM Studio) (DELEGATIONS_OPENAI_BASE_URL).")
+    model: str = Field("", description="Model name as the server lists it under /v1/models (DELEGATIONS_OPENAI_MODEL).")
+    api_key: str = Field("", description="Sent as Bearer token; many local servers need none (DELEGATIONS_OPENAI_API_KEY).")
+    request_timeout_s: float = Field(120, gt=0, description="Seconds to wait for one generation.")
+    context_window: int = Field(8192, ge=512, description="The model's context window in tokens.")
+
+
 class LLMSettings(_Section):
-    backend: Literal["extractive", "ollama"] = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences) or ollama.")
+    backend: Backend = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences), ollama, llamacpp (in-process GGUF) or openai (any OpenAI-compatible server).")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature for generative backends.")
     fallback_to_extractive: bool = Field(True, description="When the model is unreachable or its answer keeps no valid citation, answer extractively with a visible notice instead of failing.")
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    llamacpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
 
 
 class ServerSettings(_Section):
@@ -124,18 +144,20 @@ def _read_yaml(path: Path, env) -> dict:
 
 
 def load_settings(path: str | Path | None = None, env=None, **overrides) -> Settings:
-    """Build the settings: file (explicit, $DELEGATIONS_SETTINGS, ./settings.yaml or the bundled one),
-    then settings-<profile>.yaml beside it, then keyword overrides (from CLI flags)."""
+    """Build the settings: the bundled settings.yaml, then a file of the user's on top of it (explicit,
+    $DELEGATIONS_SETTINGS or ./settings.yaml; it needs to hold only what it changes), then
+    settings-<profile>.yaml beside that file, then keyword overrides (from CLI flags)."""
     env = os.environ if env is None else env
     if path is None:
         candidates = [env.get(SETTINGS_FILE_ENV), "settings.yaml", _DEFAULT_FILE]
         path = next((Path(p) for p in candidates if p and Path(p).is_file()), None)
-    tree: dict = {}
+    tree: dict = _read_yaml(_DEFAULT_FILE, env) if _DEFAULT_FILE.is_file() else {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise SettingsError(f"Settings file {path} does not exist.")
-        tree = _read_yaml(path, env)
+        if path.resolve() != _DEFAULT_FILE.resolve():
+            tree = _merge(tree, _read_yaml(path, env))
         profile = env.get(PROFILE_ENV)
         if profile:
             extra = path.with_name(f"settings-{profile}.yaml")

@@ -28,7 +28,8 @@ EXAMPLES = [
     "Welche Delegationen reisten nach Israel?",
     "Who led the Hamburg delegation to Israel?",
 ]
-BACKEND_NAMES = {"extractive": "extraktiv (zitiert Sätze, ohne Sprachmodell)", "ollama": "Ollama"}
+BACKEND_NAMES = {"extractive": "extraktiv (zitiert Sätze, ohne Sprachmodell)", "ollama": "Ollama",
+                 "llamacpp": "llama.cpp (lokal)", "openai": "OpenAI-kompatibler Server"}
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")

@@ -38,7 +38,7 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, German or English.")
     history: list[Message] = Field(default_factory=list, max_length=50, description="Earlier turns of the conversation, oldest first.")
     filters: FiltersIn | None = None
-    backend: str | None = Field(None, description="extractive | ollama (default from settings).")
+    backend: str | None = Field(None, description="extractive | ollama | llamacpp | openai (default from settings).")
     top_k: int | None = Field(None, ge=1, le=50)
 
 

@@ -33,6 +33,7 @@ class LLMGenerator:
     name: str
     model: str = ""
     preflight: object = None  # callable raising GenerationError when the server is not usable
+    missing_model_hint: str = ""  # what to do when the server says the model does not exist
 
     def _messages(self, question: str, passages: list[Passage], lang: str):
         from llama_index.core.llms import ChatMessage
@@ -46,13 +47,29 @@ class LLMGenerator:
         ]
 
     def generate(self, question: str, passages: list[Passage], lang: str) -> str:
-        messages = self._messages(question, passages, lang)
+        return self._chat(self._messages(question, passages, lang))
+
+    def condense(self, question: str, history: list[tuple[str, str]], lang: str) -> str:
+        """The follow-up as a standalone question, written by the model from the conversation so far
+        (role, text pairs); it may name what only an earlier answer said. Empty when the model gave nothing usable."""
+        from llama_index.core.llms import ChatMessage
+
+        if self.preflight:
+            self.preflight()
+        said = "\n".join(f"{'Nutzer' if lang == 'de' else 'User'}: {text}" if role == "user" else
+                         f"{'Assistent' if lang == 'de' else 'Assistant'}: {text}" for role, text in history[-6:])
+        prompt = render("condense", lang, history=said, question=question)
+        reply = self._chat([ChatMessage(role="user", content=prompt)]).strip().strip('"').strip()
+        line = reply.splitlines()[0].strip() if reply else ""
+        return line if 3 <= len(line) <= 500 else ""
+
+    def _chat(self, messages) -> str:
         try:
             return str(self.llm.chat(messages).message.content or "")
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name, self.model)) from None
+            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
 
     def stream(self, question: str, passages: list[Passage], lang: str) -> Iterator[str]:
         """The generated text in pieces as the model writes it (unchecked: the caller enforces citations)."""
@@ -64,41 +81,81 @@ class LLMGenerator:
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name, self.model)) from None
+            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
 
 
-def describe_failure(exc: Exception, where: str, model: str = "") -> str:
+def describe_failure(exc: Exception, where: str, model: str = "", missing_model_hint: str = "") -> str:
+    """One line for a failed model call: unreachable, timed out, model missing, or what the server said."""
     text = f"{type(exc).__name__}: {exc}"
-    if "404" in text and "not found" in text and model:
-        return f"The model {model} is not available on {where}; run `ollama pull {model}` there."
-    if "ConnectError" in text or "Connection refused" in text or "ConnectionError" in text:
+    if "404" in text and "not found" in text.lower() and model:
+        return f"The model {model} is not available on {where}; {missing_model_hint or 'check the model name'}."
+    if any(k in text for k in ("ConnectError", "Connection refused", "ConnectionError", "Connection error")):
         return f"{where} is not reachable."
     if "Timeout" in text or "timed out" in text:
         return f"{where} did not answer in time."
     return f"{where} failed: {text[:300]}"
 
 
+def _once_per(seconds: float, check):
+    """Run a server check at most once per `seconds` while it succeeds (a failure is checked again next time)."""
+    state = {"at": -seconds}
+
+    def run() -> None:
+        if time.monotonic() - state["at"] < seconds:
+            return
+        check()
+        state["at"] = time.monotonic()
+
+    return run
+
+
 def _ollama_preflight(host: str, model: str):
     """Fail within seconds when Ollama is down or the model is not pulled, instead of at the long timeout."""
-    checked = {"at": 0.0}
 
     def check() -> None:
         import httpx
 
-        if time.monotonic() - checked["at"] < 30:
-            return
         try:
             tags = httpx.get(f"{host}/api/tags", timeout=5).json()
         except httpx.TimeoutException:
             raise GenerationError(f"Ollama at {host} did not answer within 5 s; is the host right (OLLAMA_HOST)?") from None
         except (httpx.HTTPError, ValueError):
             raise GenerationError(f"Ollama is not reachable at {host}; start it with `ollama serve` or set OLLAMA_HOST.") from None
+        if not isinstance(tags, dict):
+            raise GenerationError(f"{host} answered /api/tags with something that is not Ollama's JSON; is OLLAMA_HOST right?")
         names = {m.get("name") for m in tags.get("models", [])} | {m.get("model") for m in tags.get("models", [])}
         if model not in names and f"{model}:latest" not in names:
             raise GenerationError(f"The model {model} is not pulled on the Ollama host {host}; run `ollama pull {model}`.")
-        checked["at"] = time.monotonic()
 
-    return check
+    return _once_per(30, check)
+
+
+def _openai_preflight(base_url: str, model: str, api_key: str):
+    """The server answers /models and serves the model, checked in seconds before a long generation."""
+
+    def check() -> None:
+        import httpx
+
+        if not model:
+            raise GenerationError("No model is set for the openai backend; set llm.openai.model or DELEGATIONS_OPENAI_MODEL.")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        try:
+            reply = httpx.get(f"{base_url}/models", timeout=5, headers=headers)
+        except httpx.TimeoutException:
+            raise GenerationError(f"The OpenAI-compatible server at {base_url} did not answer within 5 s.") from None
+        except httpx.HTTPError:
+            raise GenerationError(f"The OpenAI-compatible server at {base_url} is not reachable; check llm.openai.base_url.") from None
+        if reply.status_code in (401, 403):
+            raise GenerationError(f"The server at {base_url} refused the API key (HTTP {reply.status_code}); set DELEGATIONS_OPENAI_API_KEY.")
+        try:
+            listed = reply.raise_for_status().json()["data"]
+            served = {m["id"] for m in listed}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            raise GenerationError(f"{base_url}/models did not answer in the OpenAI format (HTTP {reply.status_code}); is the base URL right (it ends in /v1)?") from None
+        if served and model not in served:
+            raise GenerationError(f"The server at {base_url} does not serve the model {model}; it serves {', '.join(sorted(served))}.")
+
+    return _once_per(30, check)
 
 
 def make_generator(backend: str, settings: Settings) -> LLMGenerator:
@@ -112,7 +169,23 @@ def make_generator(backend: str, settings: Settings) -> LLMGenerator:
             host = normalise_host(cfg.host)
             llm = Ollama(model=cfg.model, base_url=host, request_timeout=cfg.request_timeout_s,
                          keep_alive=cfg.keep_alive, temperature=settings.llm.temperature)
-            return LLMGenerator(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model))
+            return LLMGenerator(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model),
+                                f"run `ollama pull {cfg.model}` there")
+        case "openai":
+            from llama_index.llms.openai_like import OpenAILike
+
+            cfg = settings.llm.openai
+            base = cfg.base_url.rstrip("/")
+            llm = OpenAILike(model=cfg.model or "unset", api_base=base, api_key=cfg.api_key or "none",
+                             is_chat_model=True, timeout=cfg.request_timeout_s, max_retries=0,
+                             context_window=cfg.context_window, temperature=settings.llm.temperature)
+            return LLMGenerator(llm, f"the OpenAI-compatible server at {base}", cfg.model,
+                                _openai_preflight(base, cfg.model, cfg.api_key), f"{base}/models lists the served ones")
+        case "llamacpp":
+            from assistant.llamacpp import LlamaCppChat
+
+            llm = LlamaCppChat.load(settings.llm.llamacpp, settings.llm.temperature)
+            return LLMGenerator(llm, f"llama.cpp ({llm.model_name})", llm.model_name)
     raise GenerationError(f"Unknown generative backend {backend!r}.")
 
 
@@ -134,31 +207,34 @@ def _supported(fact: str, passage: Passage) -> bool:
         return re.search(rf"(?<!\d){fact}(?!\d)", passage.text) is not None
     stems = set(content_stems(f"{passage.title} {passage.text}"))
     fs = content_stems(fact)
-    return not fs or any(s in stems or any(len(s) >= 4 and (t.startswith(s) or s.startswith(t) and len(t) >= 4) for t in stems) for s in fs)
+    # German compounds: "Delegation" is supported by "Wirtschaftsdelegation", "Japanreise" by "Japan"
+    return not fs or any(s in stems or any(len(s) >= 4 and (s in t or t.startswith(s) or s.startswith(t) and len(t) >= 4)
+                                           for t in stems) for s in fs)
 
 
 def enforce_citations(raw: str, passages: list[Passage], lang: str) -> tuple[Draft, list[str]]:
     """Keep only citations that exist and support their sentence; renumber them [1], [2], ... in order.
     Returns the checked draft and what was removed, in words for the notices."""
-    problems: list[str] = []
     text = raw.strip()
     if not text or any(h in text.lower() for h in _REFUSAL_HINTS) and not _MARKER.search(text):
         return refusal(lang), (["The model gave no answer."] if not text else [])
+    nowhere: set[int] = set()  # cited numbers that point to no passage
+    unsupported: list[set[str]] = []  # facts of sentences whose cited passages do not contain them
+    uncited = 0  # sentences stating facts without any citation
     numbers: dict[int, int] = {}
     citations: dict[int, Citation] = {}
     kept_sentences = []
     for sentence in split_sentences(text.replace("\n", " ")):
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in m.group(1).split(",")]
         valid = [n for n in cited if 1 <= n <= len(passages)]
-        if len(valid) < len(cited):
-            problems.append(f"Removed citation {sorted(set(cited) - set(valid))} that points to no passage.")
+        nowhere |= set(cited) - set(valid)
         facts = _facts(sentence)
         supported = [n for n in valid if all(_supported(f, passages[n - 1]) for f in facts)]
         if valid and not supported:
-            problems.append(f"Dropped a sentence whose cited passage does not contain {', '.join(sorted(facts)) or 'its facts'}.")
+            unsupported.append({f for f in facts if not any(_supported(f, passages[n - 1]) for n in valid)})
             continue
         if not valid and facts:
-            problems.append("Dropped a sentence stating facts without a citation.")
+            uncited += 1
             continue
         plain = _MARKER.sub("", sentence).replace(" .", ".").strip()
         marks = ""
@@ -170,6 +246,16 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str) -> tuple[Dra
             marks += f"[{numbers[n]}]"
         if plain:
             kept_sentences.append(_attach(plain, marks))
+    problems = []
+    if nowhere:
+        problems.append(f"Removed citation{'s' if len(nowhere) > 1 else ''} {', '.join(f'[{n}]' for n in sorted(nowhere))}: "
+                        f"the answer had only {len(passages)} passage{'s' if len(passages) != 1 else ''}.")
+    if unsupported:
+        missing = sorted(set().union(*unsupported))[:8]
+        problems.append(f"Dropped {len(unsupported)} sentence{'s' if len(unsupported) > 1 else ''} whose cited passage "
+                        f"does not contain {', '.join(missing) or 'its facts'}.")
+    if uncited:
+        problems.append(f"Dropped {uncited} sentence{'s' if uncited > 1 else ''} stating facts without a citation.")
     if not citations:
         problems.append("The generated answer kept no valid citation.")
         return Draft(REFUSAL[lang], True, []), problems

@@ -34,6 +34,9 @@ class Answer:
     standalone_question: str = ""  # what was retrieved for a follow-up
     lang: str = "de"
     notices: list[str] = field(default_factory=list)  # e.g. a fallback to the extractive answer
+    # What produced the text: extractive | not_in_corpus (decided before any model) | checked | repaired |
+    # model_refused | no_valid_citation | fallback_model_refused | fallback_no_valid_citation | fallback_backend_failed
+    generation: str = "extractive"
 
     def to_json(self) -> dict:
         return {
@@ -47,6 +50,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "lang": self.lang,
             "notices": self.notices,
+            "generation": self.generation,
         }
 
 

