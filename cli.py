@@ -72,7 +72,7 @@ def _progress_bar():
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate else 0.0
         filled = int(30 * done / total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} files  {rate:.1f}/s  ETA {eta:.0f}s ")
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} articles  {rate:.1f}/s  ETA {eta:.0f}s ")
         sys.stderr.flush()
 
     return show
@@ -136,6 +136,33 @@ def cmd_status(args) -> int:
     else:
         for key, value in status.items():
             print(f"{key}: {value}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from evals import bench
+
+    settings = _settings(args)
+    if args.limit is not None and args.limit < 1:
+        raise UserError("--limit must be at least 1.")
+    sizes: tuple[int, ...] = ()
+    if args.scale or args.scale_sizes:
+        try:
+            sizes = tuple(int(x) for x in args.scale_sizes.split(",")) if args.scale_sizes else bench.SCALE_SIZES
+        except ValueError:
+            raise UserError("--scale-sizes takes comma-separated numbers, e.g. 1000,10000,100000.") from None
+    plot = Path(args.plot) if args.plot else (Path(args.report).with_name("bench_scale.png") if args.report else Path("bench_scale.png"))
+    try:
+        row = bench.run(Path(args.corpus), settings, args.limit, sizes, plot if sizes else None,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    except bench.BenchError as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps(row, ensure_ascii=False))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(row, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.report:
+        command = "delegations bench " + " ".join(sys.argv[2:])
+        Path(args.report).write_text(bench.markdown(row, command, plot if sizes else None), encoding="utf-8")
     return 0
 
 
@@ -247,6 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root-path", help="sub-path behind a reverse proxy, e.g. /assistent")
     data_dir(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("bench", help="measure ingest and question speed against the embedder alone and a naive pipeline")
+    p.add_argument("--corpus", required=True, help="a JSONL file or a folder of articles (e.g. ../shared/data/news_de.jsonl)")
+    p.add_argument("--limit", type=int, help="only the first N articles")
+    p.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
+    p.add_argument("--report", help="write a Markdown report to this file")
+    p.add_argument("--scale", action="store_true", help="also measure retrieval at about 1k, 10k and 100k chunks and plot it")
+    p.add_argument("--scale-sizes", help="comma-separated chunk counts for --scale (default 1000,10000,100000)")
+    p.add_argument("--plot", help="PNG of the scale figures (default: beside the report, or bench_scale.png)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("hash-password", help="print user:hash for DELEGATIONS_UI_USERS (password from stdin or prompt)")
     p.add_argument("user")

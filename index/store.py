@@ -134,6 +134,19 @@ class ChunkStore:
                         ids=[c.chunk_id for c in chunks], documents=[c.text for c in chunks],
                         metadatas=[chunk_metadata(c) for c in chunks], embeddings=embeddings)
 
+    def replace_docs(self, docs: list[tuple[str, list[Chunk], bool]], embeddings: list[list[float]]) -> None:
+        """Several articles at once, as (doc_id, chunks, was_indexed_before), their embeddings in order:
+        one delete for the articles indexed before, then their chunks written in the fewest calls."""
+        replaced = [doc_id for doc_id, _, before in docs if before]
+        if replaced:
+            self._guard("delete from", self.collection.delete, where={"doc_id": {"$in": replaced}})
+        chunks = [c for _, cs, _ in docs for c in cs]
+        step = self._client.get_max_batch_size()
+        for start in range(0, len(chunks), step):
+            part = chunks[start:start + step]
+            self._guard("write to", self.collection.upsert, ids=[c.chunk_id for c in part], documents=[c.text for c in part],
+                        metadatas=[chunk_metadata(c) for c in part], embeddings=embeddings[start:start + step])
+
     def delete_doc(self, doc_id: str) -> None:
         self._guard("delete from", self.collection.delete, where={"doc_id": doc_id})
 

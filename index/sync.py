@@ -65,9 +65,31 @@ def _file_key(path: Path) -> str:
 
 
 def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """Ingest paths into the workspace's index; returns what changed. Holds the data dir's ingest lock."""
+    """Ingest paths into the workspace's index; returns what changed. Holds the data dir's ingest lock.
+    `progress(done, total)` is called as articles to (re-)embed are stored."""
     with ingest_lock(ws.settings.data_dir):
         return _sync(paths, ws, progress)
+
+
+@dataclass
+class _Job:
+    """An article to (re-)index, and the file it came from."""
+
+    article: Article
+    file_key: str
+    version: str
+    known: bool
+    chunks: list = field(default_factory=list)
+
+
+@dataclass
+class _FileDone:
+    """What to record once every article of a changed file is indexed: its hash, and its vanished articles."""
+
+    key: str
+    raw_hash: str
+    vanished: list[str]
+    jobs_left: int
 
 
 def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
@@ -90,7 +112,11 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
                 report.removed += 1
             manifest.forget_file(known)
 
-    for n, path in enumerate(files, 1):
+    # Read and chunk what changed (cheap), then embed it in large batches across articles (the cost).
+    jobs: list[_Job] = []
+    done_files: list[_FileDone] = []
+    claimed: dict[str, str] = {}
+    for path in files:
         key = _file_key(path)
         try:
             data = path.read_bytes()
@@ -100,36 +126,37 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
         raw_hash = hashlib.sha256(data + params.encode()).hexdigest()[:24]
         if manifest.file_hash(key) == raw_hash:
             report.unchanged += len(manifest.docs_of(key))
-            _tick(progress, n, len(files))
             continue
         try:
             articles, bad = read_file(path, data)
         except IngestError as exc:
             report.failed.append(Failure(str(path), str(exc)))  # what was indexed from it before stays
             continue
+        del data
         report.failed.extend(bad)
-        previous = {r.doc_id: r for r in manifest.docs_of(key)}
-        current = set()
+        previous = {r.doc_id for r in manifest.docs_of(key)}
+        current: set[str] = set()
+        file_jobs = 0
         for article in articles:
-            article.doc_id = _unique_id(manifest, article, key, current)
+            article.doc_id = _unique_id(manifest, article, key, current, claimed)
             current.add(article.doc_id)
             known = manifest.doc(article.doc_id)
             version = f"{article.hash}/{params}"  # new chunking settings make every article new
             if known and known.hash == version and known.file == key:
                 report.unchanged += 1
                 continue
-            _index_article(ws, article, key, version)
+            jobs.append(_Job(article, key, version, known is not None,
+                             chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences)))
+            file_jobs += 1
             if known:
                 report.updated += 1
             else:
                 report.added += 1
-        for doc_id in previous.keys() - current:
-            if not bad:  # a JSONL line that failed to parse this time keeps its old version
-                _remove(ws, doc_id)
-                report.removed += 1
-        manifest.set_file(key, raw_hash)
-        _tick(progress, n, len(files))
+        # a JSONL line that failed to parse this time keeps its old version
+        vanished = sorted(previous - current) if not bad else []
+        done_files.append(_FileDone(key, raw_hash, vanished, file_jobs))
 
+    _index_jobs(ws, jobs, done_files, report, progress)
     _backfill_terms(ws)
     changed = report.added or report.updated or report.removed
     if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
@@ -139,6 +166,46 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
     manifest.set_meta("interrupted", "0")
     report.documents, report.chunks = manifest.counts()
     return report
+
+
+EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds
+
+
+def _index_jobs(ws: Workspace, jobs: list[_Job], done_files: list[_FileDone], report: IngestReport, progress) -> None:
+    """Embed the articles' chunks in groups, write each group to Chroma in one call, then record each article
+    in the manifest (after its chunks are stored: a crash in between leaves chunks the next run removes).
+    A file's hash is recorded once all its articles are in, so an interrupted file is read again."""
+    by_file = {d.key: d for d in done_files}
+    finished = [d for d in done_files if d.jobs_left == 0]
+    done = 0
+    i = 0
+    while i < len(jobs) or finished:
+        group: list[_Job] = []
+        size = 0
+        while i < len(jobs) and (not group or size + len(jobs[i].chunks) <= EMBED_GROUP_CHUNKS):
+            group.append(jobs[i])
+            size += len(jobs[i].chunks)
+            i += 1
+        if group:
+            texts = [c.embed_text for job in group for c in job.chunks]
+            embeddings = ws.embed_model.get_text_embedding_batch(texts) if texts else []
+            ws.store.replace_docs([(job.article.doc_id, job.chunks, job.known) for job in group], embeddings)
+            for job in group:
+                a, date = job.article, job.article.date
+                ws.manifest.put_doc(DocRecord(a.doc_id, job.file_key, job.version, a.title, date and date.iso,
+                                              date and date.precision, a.source, len(job.chunks)), chunk_terms(job.chunks))
+                job.chunks = []  # the texts are stored; let them go
+                by_file[job.file_key].jobs_left -= 1
+                if by_file[job.file_key].jobs_left == 0:
+                    finished.append(by_file[job.file_key])
+            done += len(group)
+            _tick(progress, done, len(jobs))
+        for f in finished:
+            for doc_id in f.vanished:
+                _remove(ws, doc_id)
+                report.removed += 1
+            ws.manifest.set_file(f.key, f.raw_hash)
+        finished = []
 
 
 def _backfill_terms(ws: Workspace) -> None:
@@ -163,22 +230,16 @@ def _tick(progress, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _unique_id(manifest: Manifest, article: Article, file_key: str, taken: set[str]) -> str:
-    """The article's own id, unless another file already uses it: then the id plus a hash of the path."""
+def _unique_id(manifest: Manifest, article: Article, file_key: str, taken: set[str], claimed: dict[str, str]) -> str:
+    """The article's own id, unless another file already uses it (in the index, or earlier in this run):
+    then the id plus a hash of the path. `claimed` maps the ids of this run to their files."""
     known = manifest.doc(article.doc_id)
-    if article.doc_id not in taken and (known is None or known.file == file_key):
-        return article.doc_id
-    return f"{article.doc_id}-{hashlib.sha256(file_key.encode()).hexdigest()[:6]}"
-
-
-def _index_article(ws: Workspace, article: Article, file_key: str, version: str) -> None:
-    cfg = ws.settings.ingest
-    chunks = chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences)
-    embeddings = ws.embed_model.get_text_embedding_batch([c.embed_text for c in chunks])
-    ws.store.replace_doc(article.doc_id, chunks, embeddings)
-    date = article.date
-    ws.manifest.put_doc(DocRecord(article.doc_id, file_key, version, article.title, date and date.iso,
-                                  date and date.precision, article.source, len(chunks)), chunk_terms(chunks))
+    own = claimed.get(article.doc_id, file_key) == file_key
+    doc_id = article.doc_id
+    if doc_id in taken or not own or (known is not None and known.file != file_key):
+        doc_id = f"{article.doc_id}-{hashlib.sha256(file_key.encode()).hexdigest()[:6]}"
+    claimed[doc_id] = file_key
+    return doc_id
 
 
 def _remove(ws: Workspace, doc_id: str) -> None:

@@ -70,3 +70,11 @@ def test_unreachable_ollama_is_reported_quickly(tmp_path):
     answer = json.loads(done.stdout)
     assert "not reachable at http://127.0.0.1:9" in answer["notices"][0]
     assert answer["backend"] == "ollama" and "Uwe Albrecht" in answer["answer"]  # extractive fallback, said so
+    assert answer["generation"] == "fallback_backend_failed"
+    strict = tmp_path / "strict.yaml"  # only what it changes: the bundled settings (and OLLAMA_HOST) still apply
+    strict.write_text("llm:\n  fallback_to_extractive: false\n")
+    failed = run("ask", "Wer leitete die Delegation nach Japan?", "--backend", "ollama", "--data-dir", data,
+                 env={"OLLAMA_HOST": "http://127.0.0.1:9", "DELEGATIONS_SETTINGS": str(strict)})
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.strip() == ("delegations: Ollama is not reachable at http://127.0.0.1:9; "
+                                     "start it with `ollama serve` or set OLLAMA_HOST.")

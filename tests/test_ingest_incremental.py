@@ -40,3 +40,18 @@ def test_ingesting_one_folder_does_not_remove_articles_of_another(tmp_path):
     sync([a], ws)
     report = sync([b], ws)
     assert (report.added, report.removed, report.documents) == (1, 0, 2)
+
+
+def test_articles_with_one_id_in_two_files_of_one_run_are_both_kept(tmp_path):
+    """Embedding is batched across files, so ids are claimed for the whole run, not only by what is indexed."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "bericht.txt").write_text(f"Bericht {name}\n\nDie Delegation {name} reiste nach Seoul.", encoding="utf-8")
+    ws = make_workspace(tmp_path / "data")
+    report = sync([tmp_path / "a", tmp_path / "b"], ws)
+    assert (report.added, report.documents) == (2, 2)
+    ids = ws.store.doc_ids()
+    assert "bericht" in ids and len(ids) == 2 and all(i.startswith("bericht") for i in ids)
+    texts = sorted(c.text for i in ids for c in ws.store.chunks_of(i))
+    assert len(texts) == 2 and "Delegation a reiste" in texts[0] and "Delegation b reiste" in texts[1]
+    assert sync([tmp_path / "a", tmp_path / "b"], ws).unchanged == 2
