@@ -91,6 +91,7 @@ class ServerSettings(_Section):
     root_path: str = Field("", description="Sub-path when a reverse proxy serves the app below one (e.g. /assistent).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins (scheme://host[:port]) whose pages may call the API from a browser.")
     api_token: str = Field("", description="When set, every /api/* call needs `Authorization: Bearer <token>` (DELEGATIONS_API_TOKEN).")
+    max_pending: int = Field(32, ge=1, le=10_000, description="API questions waiting or being answered at once; beyond this the API answers 503 with Retry-After instead of queueing without bound.")
     ui_users: str = Field("", description="When set, the chat asks for a login: comma-separated user:hash pairs from `delegations hash-password` (DELEGATIONS_UI_USERS).")
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
 from index.retrieve import Filters
@@ -63,6 +64,21 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])
     lock = threading.Lock()  # one question at a time through the shared index and embedder
+    pending = threading.BoundedSemaphore(settings.max_pending)  # the queue in front of the lock, bounded
+
+    def admitted():
+        """A place in the queue, or 503 with Retry-After when it is full (a client should come back, not pile on)."""
+        if not pending.acquire(blocking=False):
+            raise HTTPException(503, f"The assistant is answering {settings.max_pending} questions already; try again in a few seconds.",
+                                headers={"Retry-After": "2"})
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                pending.release()
+
+        return release
 
     def authorised(request: Request) -> None:
         token = settings.api_token
@@ -80,6 +96,7 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
     def ask(body: AskRequest) -> JSONResponse:
         history = [Turn(m.role, m.content) for m in body.history]
         filters = _filters(body)
+        release = admitted()
         try:
             with lock:
                 answer = assistant.answer(body.question, history, filters, body.backend, body.top_k)
@@ -87,12 +104,15 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         except Exception as exc:  # the store or the model failed: say which, keep serving
             raise HTTPException(503, _service_message(exc)) from None
+        finally:
+            release()
         return JSONResponse(answer.to_json())
 
     @api.post("/ask/stream", summary="The same answer as server-sent events: delta events, then the answer")
     def ask_stream(body: AskRequest) -> StreamingResponse:
         history = [Turn(m.role, m.content) for m in body.history]
         filters = _filters(body)
+        release = admitted()
 
         def events():
             try:
@@ -104,8 +124,11 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
                 yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n"
             except Exception as exc:
                 yield f"event: error\ndata: {json.dumps({'detail': _service_message(exc)})}\n\n"
+            finally:
+                release()
 
-        return StreamingResponse(events(), media_type="text/event-stream",
+        # released after the stream, or by the background task when the client left before it began
+        return StreamingResponse(events(), media_type="text/event-stream", background=BackgroundTask(release),
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @api.get("/health", summary="Index size and backend reachability")

@@ -101,6 +101,8 @@ class KeywordIndex:
         import bm25s
 
         target = data_dir / DIR_NAME
+        for stale in [*data_dir.glob(f"{DIR_NAME}.new-*"), *data_dir.glob(f"{DIR_NAME}.old-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed (the ingest lock is ours)
         fresh = data_dir / f"{DIR_NAME}.new-{uuid.uuid4().hex[:8]}"
         fresh.mkdir(parents=True)
         try:

@@ -7,6 +7,7 @@ import shutil
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,37 @@ def chroma_server(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def serve(tmp_path_factory, corpus: Path, settings_yaml: str = ""):
+    """`delegations serve` in a subprocess on a free loopback port, with an empty index that it fills from
+    `corpus` at start. Returns (url, process, log path) once /api/health answers; the caller stops it."""
+    import urllib.request
+
+    data = tmp_path_factory.mktemp("data")
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("DELEGATIONS_API_TOKEN", None)
+    env.pop("DELEGATIONS_UI_USERS", None)
+    settings = tmp_path_factory.mktemp("settings") / "settings.yaml"
+    settings.write_text(f"data_dir: {data}\ncorpus_dir: {corpus}\n{settings_yaml}", encoding="utf-8")
+    env["DELEGATIONS_SETTINGS"] = str(settings)
+    log = data / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as r:
+                if r.status == 200:
+                    return url, proc, log
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            pytest.fail("delegations serve exited: " + log.read_text())
+    proc.kill()
+    pytest.fail("delegations serve did not come up in 180 s: " + log.read_text())
 
 
 @pytest.fixture

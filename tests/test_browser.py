@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import SAMPLE, _free_port
+from conftest import SAMPLE, _free_port, serve
 
 pytestmark = pytest.mark.browser
 
@@ -42,35 +42,9 @@ def server(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copytree(SAMPLE, corpus / "sample")
     (corpus / "kassel-peru.txt").write_text(XSS_ARTICLE, encoding="utf-8")
-    data = tmp_path_factory.mktemp("data")
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("DELEGATIONS_API_TOKEN", None)
-    env.pop("DELEGATIONS_UI_USERS", None)
-    # An empty index: serve ingests the corpus dir first (settings.corpus_dir, given through a settings file).
-    settings = tmp_path_factory.mktemp("settings") / "settings.yaml"
     intranet_port = _free_port()
-    settings.write_text(f"data_dir: {data}\ncorpus_dir: {corpus}\nserver:\n  cors_origins: [http://127.0.0.1:{intranet_port}]\n",
-                        encoding="utf-8")
-    env["DELEGATIONS_SETTINGS"] = str(settings)
-    log = open(data / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=os.path.dirname(os.path.dirname(__file__)))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail("delegations serve exited: " + (data / "serve.log").read_text())
-    else:
-        proc.kill()
-        pytest.fail("delegations serve did not come up in 180 s: " + (data / "serve.log").read_text())
-    yield url, data / "serve.log", intranet_port
+    url, proc, log = serve(tmp_path_factory, corpus, f"server:\n  cors_origins: [http://127.0.0.1:{intranet_port}]\n")
+    yield url, log, intranet_port
     proc.terminate()
     proc.wait(timeout=20)
 
