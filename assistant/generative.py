@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.extractive import Draft, refusal
 from assistant.model import REFUSAL, Citation
@@ -219,12 +220,16 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str) -> tuple[Dra
     if not text or any(h in text.lower() for h in _REFUSAL_HINTS) and not _MARKER.search(text):
         return refusal(lang), (["The model gave no answer."] if not text else [])
     nowhere: set[int] = set()  # cited numbers that point to no passage
+    echoed = 0  # sentences repeating our instructions (a passage told the model to reveal them)
     unsupported: list[set[str]] = []  # facts of sentences whose cited passages do not contain them
     uncited = 0  # sentences stating facts without any citation
     numbers: dict[int, int] = {}
     citations: dict[int, Citation] = {}
     kept_sentences = []
     for sentence in split_sentences(text.replace("\n", " ")):
+        if _echoes_instructions(sentence):
+            echoed += 1
+            continue
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in m.group(1).split(",")]
         valid = [n for n in cited if 1 <= n <= len(passages)]
         nowhere |= set(cited) - set(valid)
@@ -254,12 +259,36 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str) -> tuple[Dra
         missing = sorted(set().union(*unsupported))[:8]
         problems.append(f"Dropped {len(unsupported)} sentence{'s' if len(unsupported) > 1 else ''} whose cited passage "
                         f"does not contain {', '.join(missing) or 'its facts'}.")
+    if echoed:
+        problems.append(f"Dropped {echoed} sentence{'s' if echoed > 1 else ''} repeating the assistant's instructions.")
     if uncited:
         problems.append(f"Dropped {uncited} sentence{'s' if uncited > 1 else ''} stating facts without a citation.")
     if not citations:
         problems.append("The generated answer kept no valid citation.")
         return Draft(REFUSAL[lang], True, []), problems
     return Draft(" ".join(kept_sentences), False, list(citations.values())), problems
+
+
+_ECHO_WORDS = 6  # this many words in a row from a prompt is a quotation of it, not a coincidence
+
+
+@lru_cache(maxsize=1)
+def _instruction_shingles() -> frozenset[tuple[str, ...]]:
+    """Every run of _ECHO_WORDS words in the system and answer prompts, German and English."""
+    from prompts import template
+
+    runs = set()
+    for name in ("system", "answer", "condense"):
+        for lang in ("de", "en"):
+            tokens = [w.lower() for w in words(re.sub(r"\$\w+", " ", template(name, lang).template))]
+            runs |= {tuple(tokens[i:i + _ECHO_WORDS]) for i in range(len(tokens) - _ECHO_WORDS + 1)}
+    return frozenset(runs)
+
+
+def _echoes_instructions(sentence: str) -> bool:
+    tokens = [w.lower() for w in words(_MARKER.sub(" ", sentence))]
+    shingles = _instruction_shingles()
+    return any(tuple(tokens[i:i + _ECHO_WORDS]) in shingles for i in range(len(tokens) - _ECHO_WORDS + 1))
 
 
 def _attach(sentence: str, marks: str) -> str:
