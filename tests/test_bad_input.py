@@ -1,0 +1,94 @@
+"""The issue's acceptance, as a user runs it: a folder with the sample corpus and every kind of bad file
+beside it. Each failure is one line with path and reason, every good article is indexed, the exit code is 1,
+and the Windows-1252 article answers questions with its umlauts intact."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SAMPLE, make_workspace
+
+pytestmark = pytest.mark.slow
+
+
+def _bad_folder(path):
+    from fpdf import FPDF
+
+    shutil.copytree(SAMPLE, path / "sample")
+    (path / "empty.txt").write_text("")
+    (path / "noise.txt").write_bytes(os.urandom(5000))
+    (path / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\nendobj\ntrailer<<>>\n%%EOF")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, "Geheime Reise. Die Delegation reiste nach Oslo.")
+    pdf.set_encryption(owner_password="owner", user_password="secret")
+    pdf.output(str(path / "encrypted.pdf"))
+    (path / "muenchen.txt").write_bytes(
+        "Münchner Delegation in Südkorea\n\ndate 2022-10\n\nOberbürgermeister Dieter Reiter führte die Münchner "
+        "Delegation nach Seoul. Die Gäste besprachen dort Elektromobilität und Städtepartnerschaften.\n".encode("cp1252"))
+    (path / "koeln.html").write_text(
+        "<html><head><title>Kölner Delegation in Kanada</title><style>body{color:red}</style>"
+        "<script>var geheim = 'Skriptinhalt';</script></head><body><h1>Kölner Delegation in Kanada</h1>"
+        "<p>Die Kölner Delegation reiste im Mai nach Toronto.</p><script>document.write('Skriptinhalt')</script></body></html>",
+        encoding="utf-8")
+    lines = [json.dumps({"id": "dresden-taiwan", "title": "Dresdner Delegation in Taiwan", "date": "2021-05",
+                         "text": "Die Dresdner Delegation reiste nach Taipeh."}),
+             '{"id": "kaputt", "title": ',
+             json.dumps({"id": "kiel-norwegen", "title": "Kieler Delegation in Norwegen", "date": "2021-06",
+                         "text": "Die Kieler Delegation reiste nach Bergen."})]
+    (path / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (path / "loop").mkdir()
+    os.symlink("..", path / "loop" / "up")
+    return path
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_a_folder_of_bad_files_beside_good_articles(tmp_path):
+    folder = _bad_folder(tmp_path / "in")
+    data = tmp_path / "data"
+    done = _cli("ingest", str(folder), "--data-dir", str(data), "--json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    failed = {os.path.relpath(f["path"], folder): f["error"] for f in report["failed"]}
+    assert set(failed) == {"empty.txt", "noise.txt", "broken.pdf", "encrypted.pdf", "mixed.jsonl:2", "loop/up"}
+    assert all("\n" not in e and e.endswith(".") for e in failed.values())
+    assert "password" in failed["encrypted.pdf"] and "Line 2" in failed["mixed.jsonl:2"]
+    assert report["documents"] == 5 + 4  # the sample, München, Köln, and both good JSONL lines
+
+    ws = make_workspace(data)
+    assert {"muenchen", "koeln", "dresden-taiwan", "kiel-norwegen"} <= ws.store.doc_ids()
+    html = " ".join(c.text for c in ws.store.chunks_of("koeln"))
+    assert "Toronto" in html and "Skriptinhalt" not in html and "color:red" not in html
+
+    answer = json.loads(_cli("ask", "Wer führte die Münchner Delegation nach Seoul?", "--data-dir", str(data), "--json").stdout)
+    assert answer["answer"].startswith("Oberbürgermeister Dieter Reiter führte die Münchner Delegation nach Seoul.")
+    assert answer["citations"][0]["doc_id"] == "muenchen" and "Städtepartnerschaften" in answer["citations"][0]["text"]
+
+
+def test_a_file_that_vanishes_mid_run_is_one_failure(tmp_path, monkeypatch):
+    """Deleted after the folder was listed and before it was read, as when a sync job removes it."""
+    import index.sync as sync_module
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bleibt.txt").write_text("Reise\n\nDie Delegation reiste nach Japan.", encoding="utf-8")
+    (folder / "weg.txt").write_text("Weg\n\nDie Delegation reiste nach Peru.", encoding="utf-8")
+    listed = sync_module.discover
+
+    def discover_then_delete(paths):
+        found = listed(paths)
+        (folder / "weg.txt").unlink()
+        return found
+
+    monkeypatch.setattr(sync_module, "discover", discover_then_delete)
+    report = sync_module.sync([folder], make_workspace(tmp_path / "data"))
+    assert report.documents == 1 and [os.path.basename(f.path) for f in report.failed] == ["weg.txt"]
+    assert report.failed[0].error.startswith("Cannot read the file: No such file")
