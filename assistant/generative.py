@@ -117,13 +117,17 @@ def _ollama_preflight(host: str, model: str):
         import httpx
 
         try:
-            tags = httpx.get(f"{host}/api/tags", timeout=5).json()
+            reply = httpx.get(f"{host}/api/tags", timeout=5)
         except httpx.TimeoutException:
             raise GenerationError(f"Ollama at {host} did not answer within 5 s; is the host right (OLLAMA_HOST)?") from None
-        except (httpx.HTTPError, ValueError):
+        except httpx.HTTPError:
             raise GenerationError(f"Ollama is not reachable at {host}; start it with `ollama serve` or set OLLAMA_HOST.") from None
-        if not isinstance(tags, dict):
-            raise GenerationError(f"{host} answered /api/tags with something that is not Ollama's JSON; is OLLAMA_HOST right?")
+        try:
+            tags = reply.json()
+        except ValueError:
+            tags = None
+        if not isinstance(tags, dict) or not isinstance(tags.get("models", []), list):
+            raise GenerationError(f"{host} answered /api/tags (HTTP {reply.status_code}) with something that is not Ollama's JSON; is OLLAMA_HOST right?")
         names = {m.get("name") for m in tags.get("models", [])} | {m.get("model") for m in tags.get("models", [])}
         if model not in names and f"{model}:latest" not in names:
             raise GenerationError(f"The model {model} is not pulled on the Ollama host {host}; run `ollama pull {model}`.")

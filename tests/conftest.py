@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
 SHARED_NEWS = ROOT.parent / "shared" / "data" / "news_de.jsonl"
 RECORDED = Path(__file__).parent / "recorded"
-_CONTENT_TYPES = {".json": "application/json", ".ndjson": "application/x-ndjson", ".sse": "text/event-stream"}
+_CONTENT_TYPES = {".json": "application/json", ".ndjson": "application/x-ndjson", ".sse": "text/event-stream",
+                  ".html": "text/html"}
 
 
 def make_workspace(data_dir: Path, **overrides):
@@ -52,31 +53,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory):
-    """A real Chroma server on a free loopback port, stopped after the session."""
+def start_chroma(path: Path, port: int) -> subprocess.Popen:
+    """`chroma run` on a loopback port, returned once it accepts connections; the caller stops it."""
     exe = shutil.which("chroma")
     if not exe:
         reason = "the `chroma` command (from the chromadb package) is not on PATH"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI installs chromadb, so this must run there")
         pytest.skip(reason)
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
     proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+                return proc
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield url
+    proc.kill()
+    pytest.fail("chroma run did not start within 60 s")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server on a free loopback port, stopped after the session."""
+    port = _free_port()
+    proc = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
 

@@ -88,6 +88,24 @@ def test_generation_past_the_timeout_falls_back_with_a_notice(replay, sample_ws)
     assert "Uwe Albrecht" in answer.answer and answer.citations  # the extractive answer, cited
 
 
+def test_garbage_from_the_server_is_one_line_and_the_next_question_recovers(replay, sample_ws):
+    """A proxy's HTML error page instead of Ollama, then a reply cut off mid-JSON; then Ollama is back."""
+    from assistant.generative import GenerationError, make_generator
+
+    url, _ = replay({("GET", "/api/tags"): (502, "proxy_502.html")})
+    with pytest.raises(GenerationError, match=r"answered /api/tags \(HTTP 502\) with something that is not Ollama's JSON"):
+        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+
+    routes = {**OK, ("POST", "/api/chat"): (200, "ollama_chat_truncated.json")}
+    url, _ = replay(routes)
+    assistant = _assistant(sample_ws, {"OLLAMA_HOST": url})
+    broken = assistant.answer(JAPAN, backend="ollama")
+    assert broken.generation == "fallback_backend_failed" and broken.notices[0].startswith(f"Ollama at {url} failed:")
+    assert "\n" not in broken.notices[0] and broken.citations  # the extractive answer, cited
+    routes[("POST", "/api/chat")] = (200, "ollama_chat.json")  # the server is fixed; same assistant, no restart
+    assert assistant.answer(JAPAN, backend="ollama").generation == "repaired"
+
+
 def test_ollama_embeddings_speak_api_embed(replay):
     from index.embedders import make_embedder
 
