@@ -22,6 +22,46 @@ from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
 from index.retrieve import Filters
 
 log = logging.getLogger("delegations.api")
+MAX_BODY_BYTES = 2_000_000  # a question with 50 turns of history fits several times; a 100 MB upload does not
+
+
+class BodyLimit:
+    """Refuse request bodies over MAX_BODY_BYTES with 413 before they are read into memory, whether
+    announced by Content-Length or streamed in chunks."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await _too_large(send)
+        if declared and declared.isdigit():
+            return await self.app(scope, receive, send)  # the server reads no more than it announced
+        # A streamed body: read it here, up to the limit, then hand it on.
+        messages, seen = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                return await _too_large(send)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send) -> None:
+    body = json.dumps({"detail": f"The request is larger than {MAX_BODY_BYTES:,} bytes."}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Message(BaseModel):
@@ -58,6 +98,7 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
     settings = server or assistant.ws.settings.server
     app = FastAPI(title="Delegations assistant", version="1",  # the sub-path comes from uvicorn (--root-path)
                   description="Answers about business delegations from German news articles, each claim cited.")
+    app.add_middleware(BodyLimit)
     if settings.cors_origins:
         # Pages of these origins may call the API and embed the chat as a web component (whose requests
         # carry Gradio's own headers, hence any header).

@@ -81,3 +81,59 @@ def _as_stream(response):
     text = response.message.content
     for i in range(0, len(text), 11):
         yield ChatResponse(message=response.message, delta=text[i:i + 11])
+
+
+# --- routes, logins, files, sizes ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def locked_app(assistant):
+    """The whole served app (chat and API) with a token and one chat user."""
+    from fastapi.testclient import TestClient
+
+    import ui
+
+    settings = assistant.ws.settings.model_copy(deep=True)
+    settings.server.api_token = "tok-5e1f"
+    settings.server.ui_users = "alice:" + ui.hash_password("kennwort-123")
+    with TestClient(ui.create_app(settings, assistant)) as client:
+        yield client
+
+
+def test_every_api_route_needs_the_token(locked_app):
+    paths = locked_app.get("/openapi.json").json()["paths"]
+    api_routes = [(method, path) for path, methods in paths.items() if path.startswith("/api") for method in methods]
+    assert {("post", "/api/ask"), ("post", "/api/ask/stream"), ("get", "/api/health")} <= set(api_routes)
+    for method, path in api_routes:
+        body = {"question": "Wer?"} if method == "post" else None
+        for headers in ({}, {"Authorization": "Bearer tok-5e1g"}, {"Authorization": "tok-5e1f"}):
+            assert locked_app.request(method, path, json=body, headers=headers).status_code == 401, (method, path, headers)
+    assert locked_app.get("/api/health", headers={"Authorization": "Bearer tok-5e1f"}).status_code == 200
+
+
+def test_the_chat_needs_a_login_and_no_file_route_leaves_its_folder(locked_app):
+    import httpx
+
+    assert locked_app.get("/config").status_code == 401 and locked_app.get("/gradio_api/info").status_code == 401
+    assert locked_app.post("/login", data={"username": "alice", "password": "falsch"}).status_code != 200
+    probes = ["/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd", "/..%2f..%2fetc/passwd",
+              "/static/../../settings.yaml", "/gradio.js/../../settings.yaml", "/gradio_api/file=settings.yaml"]
+    for logged_in in (False, True):
+        cookies = httpx.Cookies()
+        if logged_in:
+            assert locked_app.post("/login", data={"username": "alice", "password": "kennwort-123"}).status_code == 200
+            assert locked_app.get("/config").status_code == 200
+        for path in probes:
+            r = locked_app.get(path)
+            assert r.status_code in (401, 403, 404, 405), (path, r.status_code)
+            assert "root:" not in r.text and "data_dir" not in r.text
+
+
+def test_oversized_requests_are_refused_before_they_are_read(locked_app):
+    auth = {"Authorization": "Bearer tok-5e1f", "Content-Type": "application/json"}
+    huge = b'{"question": "' + b"x" * 3_000_000 + b'"}'
+    r = locked_app.post("/api/ask", content=huge, headers=auth)
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+    chunked = locked_app.post("/api/ask", content=iter([huge[i:i + 65536] for i in range(0, len(huge), 65536)]), headers=auth)
+    assert chunked.status_code == 413
+    long_question = locked_app.post("/api/ask", json={"question": "Wer " * 600}, headers=auth)
+    assert long_question.status_code == 422 and "2000 characters" in long_question.json()["detail"]
