@@ -23,6 +23,24 @@ _CONTENT_TYPES = {".json": "application/json", ".ndjson": "application/x-ndjson"
                   ".html": "text/html"}
 
 
+_CITIES = ["Tokio", "Boston", "Seoul", "Lima", "Nairobi", "Hanoi", "Oslo", "Quito", "Accra", "Perth"]
+
+
+def write_trips(path: Path, n: int = 60) -> Path:
+    """n distinct articles as .txt files, built from the sample's sentences, each with its own trip."""
+    from ingest.sentences import split_sentences
+
+    path.mkdir()
+    samples = sorted(SAMPLE.glob("*.txt"))
+    for i in range(n):
+        body = samples[i % len(samples)].read_text(encoding="utf-8").split("\n\n", 1)[-1]
+        sentences = split_sentences(body.replace("\n", " "))
+        k = i % max(1, len(sentences))
+        text = f"Die Delegation Nummer {i} reiste nach {_CITIES[i % len(_CITIES)]}. " + " ".join(sentences[k:] + sentences[:k])
+        (path / f"reise-{i:02d}.txt").write_text(f"Reisebericht {i}\n\n{text}\n", encoding="utf-8")
+    return path
+
+
 def make_workspace(data_dir: Path, **overrides):
     from index.workspace import Workspace
     from settings import load_settings

@@ -12,28 +12,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, SAMPLE, make_workspace
+from conftest import ROOT, make_workspace, write_trips
 
 pytestmark = pytest.mark.slow
-CITIES = ["Tokio", "Boston", "Seoul", "Lima", "Nairobi", "Hanoi", "Oslo", "Quito", "Accra", "Perth"]
-
-
-def _corpus(path, n=60):
-    """n distinct articles built from the sample's sentences, each with its own trip."""
-    from ingest.sentences import split_sentences
-
-    path.mkdir()
-    samples = sorted(SAMPLE.glob("*.txt"))
-    for i in range(n):
-        body = samples[i % len(samples)].read_text(encoding="utf-8").split("\n\n", 1)[-1]
-        sentences = split_sentences(body.replace("\n", " "))
-        k = i % max(1, len(sentences))
-        rotated = sentences[k:] + sentences[:k]
-        text = f"Die Delegation Nummer {i} reiste nach {CITIES[i % len(CITIES)]}. " + " ".join(rotated)
-        (path / f"reise-{i:02d}.txt").write_text(f"Reisebericht {i}\n\n{text}\n", encoding="utf-8")
-    return path
-
-
 def _cli(*args, **kw):
     return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
@@ -53,7 +34,7 @@ def _indexed(data) -> int:
 
 
 def test_kill_9_mid_ingest_then_rerun_equals_a_clean_ingest(tmp_path):
-    corpus = _corpus(tmp_path / "corpus")
+    corpus = write_trips(tmp_path / "corpus")
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
     assert _cli("ingest", str(corpus), "--data-dir", str(clean), "--json").wait(timeout=600) == 0
 
@@ -86,7 +67,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_a_clean_ingest(tmp_path):
 
 
 def test_a_second_ingest_on_the_same_data_dir_is_refused_in_one_line(tmp_path):
-    corpus = _corpus(tmp_path / "corpus", n=20)
+    corpus = write_trips(tmp_path / "corpus", n=20)
     first = _cli("ingest", str(corpus), "--data-dir", str(tmp_path / "data"), "--json")
     while not (tmp_path / "data" / "manifest.sqlite").exists() and first.poll() is None:
         time.sleep(0.05)

@@ -5,6 +5,8 @@ answers again as soon as the burst is over. Latency is printed (run with -s), no
 import json
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import SAMPLE, serve
+from conftest import ROOT, SAMPLE, serve, write_trips
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +32,7 @@ def server(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copytree(SAMPLE, corpus / "sample")
     url, proc, log = serve(tmp_path_factory, corpus, f"server:\n  max_pending: {MAX_PENDING}\n")
-    yield url
+    yield url, log.parent
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -52,7 +54,7 @@ def _burst(url: str, n: int):
 
 
 def test_twenty_concurrent_questions_are_all_answered_with_correct_citations(server):
-    results = _burst(server, 20)
+    results = _burst(server[0], 20)
     for i, status, body, _, _ in results:
         assert status == 200, body
         expected = QUESTIONS[i % len(QUESTIONS)][1]
@@ -64,11 +66,30 @@ def test_twenty_concurrent_questions_are_all_answered_with_correct_citations(ser
 
 
 def test_a_burst_beyond_the_queue_gets_503_with_retry_after_and_the_server_recovers(server):
-    results = _burst(server, 3 * MAX_PENDING)
+    url = server[0]
+    results = _burst(url, 3 * MAX_PENDING)
     statuses = [r[1] for r in results]
     busy = [r for r in results if r[1] == 503]
     assert set(statuses) <= {200, 503} and statuses.count(200) >= MAX_PENDING and busy, statuses
     assert all(r[3].get("Retry-After") == "2" and "try again" in r[2]["detail"] for r in busy)
     print(f"\n{len(results)} at once: {statuses.count(200)} answered, {len(busy)} told to retry")
-    status, body, _, _ = _ask(server, QUESTIONS[0][0])
+    status, body, _, _ = _ask(url, QUESTIONS[0][0])
     assert status == 200 and body["citations"]
+
+
+def test_questions_are_answered_while_an_ingest_runs_and_then_see_its_articles(server, tmp_path):
+    """`delegations ingest` into the served data dir from another process, questions all the while."""
+    url, data = server
+    trips = write_trips(tmp_path / "trips", n=30)
+    ingest = subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(trips), "--data-dir", str(data), "--json"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seconds = []
+    while ingest.poll() is None:
+        status, body, _, took = _ask(url, QUESTIONS[len(seconds) % len(QUESTIONS)][0])
+        assert status == 200 and body["citations"], body
+        seconds.append(took)
+    assert ingest.returncode == 0, ingest.stderr.read()
+    assert len(seconds) >= 5
+    print(f"\n{len(seconds)} questions during the ingest: median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s")
+    status, body, _, _ = _ask(url, "Wohin reiste die Delegation Nummer 17?")
+    assert status == 200 and "Nummer 17" in body["answer"] and "Quito" in body["answer"]
