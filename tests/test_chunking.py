@@ -24,3 +24,26 @@ def test_chunking_loses_and_reorders_nothing(parts):
     text = ". ".join(p.strip() or "x" for p in parts) + "."
     chunks = chunk_article(_article(text), target_chars=200, overlap=0)
     assert "".join("".join(c.text.split()) for c in chunks) == "".join(text.split())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=2000))
+def test_cleaning_never_crashes_and_returns_normal_text(text):
+    from ingest.clean import clean_text
+
+    cleaned = clean_text(text)
+    assert "\r" not in cleaned and "\n\n\n" not in cleaned and cleaned == cleaned.strip()
+    assert clean_text(cleaned) == cleaned  # cleaning what is clean changes nothing
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüßABCDEFGHÄÖÜ", min_size=1, max_size=12)
+_SENTENCE = st.lists(_WORD, min_size=1, max_size=14).map(lambda ws: " ".join(ws) + ".")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_SENTENCE, min_size=1, max_size=6).map(" ".join), min_size=1, max_size=12))
+def test_cleaning_keeps_every_word_of_prose_in_order(paragraphs):
+    from ingest.clean import clean_text
+
+    text = "\n\n".join(paragraphs)
+    assert clean_text(text).split() == text.split()
