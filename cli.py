@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -291,6 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _environment_failure(exc: Exception) -> str:
+    import errno
+
+    what = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+    where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) or "full" in what or "I/O error" in what
+    hint = ("Is the disk full? Free space and run the command again: what was indexed before is kept."
+            if full else "Check that the data dir exists, is writable and has free space.")
+    return f"{what[:1].upper()}{what[1:]}{where}. {hint}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from assistant.generative import GenerationError
@@ -301,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (UserError, StoreError, EmbedderError, GenerationError) as exc:
         print(f"delegations: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:  # the machine, not the user: a full disk, a read-only data dir
+        print(f"delegations: {_environment_failure(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("delegations: interrupted.", file=sys.stderr)

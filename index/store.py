@@ -121,7 +121,10 @@ class ChunkStore:
             return fn(*args, **kwargs)
         except Exception as exc:
             where = f"the Chroma server at {self.url}" if self.url else "the embedded Chroma index"
-            raise StoreError(f"Could not {what} {where}: {type(exc).__name__}: {exc}".rstrip(". ") + ".") from None
+            message = f"Could not {what} {where}: {type(exc).__name__}: {exc}".rstrip(". ") + "."
+            if "disk is full" in message or "No space left" in message:
+                message += " Free space and run the command again: what was indexed before is kept."
+            raise StoreError(message) from None
 
     def count(self) -> int:
         return self._guard("count chunks in", self.collection.count)
