@@ -34,6 +34,7 @@ class IngestSettings(_Section):
     chunk_chars: int = Field(700, ge=200, le=4000, description="Target chunk length in characters; sentences are never split.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated at the start of the next chunk, so a fact at a boundary is found from both sides.")
     max_file_mb: float = Field(64, gt=0, description="Files larger than this are rejected with a message instead of being read.")
+    max_article_chars: int = Field(500_000, ge=1000, description="Longer texts are books or dumps, not news articles (rarely over 30,000 characters): they are rejected with a message instead of taking hours to embed. A .txt/.md file over 4 bytes per allowed character is rejected unread.")
 
 
 class EmbeddingSettings(_Section):

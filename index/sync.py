@@ -119,6 +119,10 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
     for path in files:
         key = _file_key(path)
         try:
+            too_big = _too_big(path, path.stat().st_size, cfg)
+            if too_big:
+                report.failed.append(Failure(str(path), too_big))
+                continue
             data = path.read_bytes()
         except OSError as exc:
             report.failed.append(Failure(str(path), f"Cannot read the file: {exc.strerror or exc}."))
@@ -138,6 +142,11 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
         current: set[str] = set()
         file_jobs = 0
         for article in articles:
+            if len(article.text) > cfg.max_article_chars:
+                where = f"{path}:{article.doc_id}" if path.suffix.lower() == ".jsonl" else str(path)
+                report.failed.append(Failure(where, f"The article is {len(article.text):,} characters long; the limit is "
+                                                    f"{cfg.max_article_chars:,} (ingest.max_article_chars)."))
+                continue
             article.doc_id = _unique_id(manifest, article, key, current, claimed)
             current.add(article.doc_id)
             known = manifest.doc(article.doc_id)
@@ -166,6 +175,16 @@ def _sync(paths: list[Path], ws: Workspace, progress) -> IngestReport:
     manifest.set_meta("interrupted", "0")
     report.documents, report.chunks = manifest.counts()
     return report
+
+
+def _too_big(path: Path, size: int, cfg) -> str | None:
+    """Why a file is refused before it is read: over max_file_mb, or a one-article text file too long to be one."""
+    if size > cfg.max_file_mb * 1_000_000:
+        return f"The file is {size / 1_000_000:,.1f} MB; the limit is {cfg.max_file_mb:g} MB (ingest.max_file_mb); not read."
+    if path.suffix.lower() in (".txt", ".md", ".markdown") and size > 4 * cfg.max_article_chars:
+        return (f"The file is {size / 1_000_000:,.1f} MB, more text than one article can hold (ingest.max_article_chars: "
+                f"{cfg.max_article_chars:,} characters); not read.")
+    return None
 
 
 EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds

@@ -92,3 +92,31 @@ def test_a_file_that_vanishes_mid_run_is_one_failure(tmp_path, monkeypatch):
     report = sync_module.sync([folder], make_workspace(tmp_path / "data"))
     assert report.documents == 1 and [os.path.basename(f.path) for f in report.failed] == ["weg.txt"]
     assert report.failed[0].error.startswith("Cannot read the file: No such file")
+
+
+def test_oversized_files_are_refused_unread(tmp_path, monkeypatch):
+    """A 50 MB text file (a dump, not an article) is one failure line and is never read into memory; so is a
+    file over ingest.max_file_mb, and an over-long article inside a JSONL file."""
+    from pathlib import Path
+
+    from index.sync import sync
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "gut.txt").write_text("Reise\n\nDie Delegation reiste nach Japan.", encoding="utf-8")
+    with open(folder / "dump.txt", "w", encoding="utf-8") as f:
+        for _ in range(50):
+            f.write("Die Delegation reiste weiter. " * 34_000 + "\n")  # about 1 MB a round
+    (folder / "lang.jsonl").write_text(json.dumps({"id": "buch", "title": "Buch", "text": "Ein Satz. " * 60_000}) + "\n"
+                                       + json.dumps({"id": "kurz", "title": "Kurz", "text": "Die Delegation reiste nach Peru."}) + "\n")
+    read = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real_read(self))
+    report = sync([folder], make_workspace(tmp_path / "data", ingest={"max_file_mb": 60}))
+    reasons = {os.path.basename(f.path): f.error for f in report.failed}
+    assert set(reasons) == {"dump.txt", "lang.jsonl:buch"} and report.documents == 2
+    assert reasons["dump.txt"].startswith("The file is 51.") and reasons["dump.txt"].endswith("not read.")
+    assert "ingest.max_article_chars" in reasons["lang.jsonl:buch"]
+    assert "dump.txt" not in read and "gut.txt" in read  # refused by its size, never read into memory
+    small = sync([folder], make_workspace(tmp_path / "data2", ingest={"max_file_mb": 0.5}))
+    assert any(f.error.startswith("The file is 0.6 MB; the limit is 0.5 MB") for f in small.failed)
