@@ -64,6 +64,22 @@ def test_openai_compatible_server_problems_are_one_line(replay, routes, expected
         make_generator("openai", load_settings(env=env)).generate("Wer?", [], "de")
 
 
+@pytest.mark.parametrize("chat, expected", [
+    ((200, "proxy_502.html"), "failed: "),  # a proxy's error page with status 200
+    ((200, "openai_chat.json", 5), "did not answer in time"),  # slower than request_timeout_s
+])
+def test_openai_compatible_server_garbage_or_slow_falls_back_then_recovers(replay, sample_ws, chat, expected):
+    routes = {**OPENAI_OK, ("POST", "/v1/chat/completions"): chat}
+    url, _ = replay(routes)
+    env = {"DELEGATIONS_OPENAI_BASE_URL": f"{url}/v1", "DELEGATIONS_OPENAI_MODEL": MODEL}
+    assistant = _assistant(sample_ws, env, openai={"request_timeout_s": 1})
+    answer = assistant.answer(JAPAN, backend="openai")
+    assert answer.generation == "fallback_backend_failed" and expected in answer.notices[0] and answer.citations
+    assert "\n" not in answer.notices[0]
+    routes[("POST", "/v1/chat/completions")] = (200, "openai_chat.json")
+    assert assistant.answer(JAPAN, backend="openai").generation == "repaired"
+
+
 def test_openai_compatible_server_down_falls_back_with_a_notice(sample_ws):
     env = {"DELEGATIONS_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "DELEGATIONS_OPENAI_MODEL": MODEL}
     answer = _assistant(sample_ws, env).answer(JAPAN, backend="openai")

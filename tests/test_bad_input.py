@@ -120,3 +120,43 @@ def test_oversized_files_are_refused_unread(tmp_path, monkeypatch):
     assert "dump.txt" not in read and "gut.txt" in read  # refused by its size, never read into memory
     small = sync([folder], make_workspace(tmp_path / "data2", ingest={"max_file_mb": 0.5}))
     assert any(f.error.startswith("The file is 0.6 MB; the limit is 0.5 MB") for f in small.failed)
+
+
+LOSE_PERMISSION = """
+import os, sys
+from pathlib import Path
+import index.sync as sync_module
+from conftest import make_workspace
+
+folder, data = Path(sys.argv[1]), Path(sys.argv[2])
+listed = sync_module.discover
+
+def discover_then_lock(paths):
+    found = listed(paths)
+    os.chmod(folder / "gesperrt.txt", 0)  # listed while readable, unreadable when its turn comes
+    return found
+
+sync_module.discover = discover_then_lock
+report = sync_module.sync([folder], make_workspace(data))
+print(report.documents, *[f"{os.path.basename(f.path)}|{f.error}" for f in report.failed], sep="\\n")
+"""
+
+
+def test_a_file_that_loses_read_permission_mid_run_is_one_failure(tmp_path):
+    """Root reads any file, so as root the run drops the capabilities that let it (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH) and is held to the permission bits like any user."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "offen.txt").write_text("Reise\n\nDie Delegation reiste nach Japan.", encoding="utf-8")
+    (folder / "gesperrt.txt").write_text("Gesperrt\n\nDie Delegation reiste nach Peru.", encoding="utf-8")
+    unprivileged = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv (util-linux) to drop the capability to read any file")
+        unprivileged = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    run = subprocess.run([*unprivileged, sys.executable, "-c", LOSE_PERMISSION, str(folder), str(tmp_path / "data")],
+                         cwd=ROOT / "tests", env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    documents, *failed = run.stdout.strip().splitlines()
+    assert documents == "1" and failed == ["gesperrt.txt|Cannot read the file: Permission denied."]
