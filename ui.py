@@ -155,16 +155,19 @@ def build_chat(assistant: Assistant):
         text = ""
         try:
             filters.where()
-            for event in assistant.stream(message, history, filters):
-                if event["type"] == "delta":
-                    text += event["text"]
-                    chat[-1] = {"role": "assistant", "content": answer_markdown(text)}
-                    yield chat, turns, gr.skip(), ""
-                else:
-                    answer = event["answer"]
-                    chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
-                    turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
-                    yield chat, turns, sources_html(answer), ""
+            # The lock is shared with the API: one question at a time through the index. A plain Lock, since
+            # Gradio may resume this generator on another thread.
+            with assistant.lock:
+                for event in assistant.stream(message, history, filters):
+                    if event["type"] == "delta":
+                        text += event["text"]
+                        chat[-1] = {"role": "assistant", "content": answer_markdown(text)}
+                        yield chat, turns, gr.skip(), ""
+                    else:
+                        answer = event["answer"]
+                        chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
+                        turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
+                        yield chat, turns, sources_html(answer), ""
         except (QuestionError, ValueError) as exc:
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ {exc}")}
             yield chat, turns, "", ""

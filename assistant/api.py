@@ -104,7 +104,7 @@ def create_api(assistant: Assistant, backend_status, server=None) -> FastAPI:
         # carry Gradio's own headers, hence any header).
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])
-    lock = threading.Lock()  # one question at a time through the shared index and embedder
+    lock = assistant.lock  # one question at a time through the shared index and embedder (the chat takes it too)
     pending = threading.BoundedSemaphore(settings.max_pending)  # the queue in front of the lock, bounded
 
     def admitted():

@@ -6,6 +6,7 @@ The one entry point for the CLI, the API and the chat UI.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ class Assistant:
         self.retriever = Retriever(workspace)
         self.extractive = ExtractiveAnswerer(self._article_text)
         self._generators: dict[str, object] = {}
+        # Held by the API and the chat around each question: the index, the embedder and llama.cpp are
+        # shared, and the store may be reopened between questions when an ingest changed it.
+        self.lock = threading.Lock()
 
     def _article_text(self, doc_id: str) -> str:
         return "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))

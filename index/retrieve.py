@@ -109,6 +109,8 @@ class Retriever:
         if on_disk is None:
             self._keywords = None
         elif self._keywords is None or self._keywords.build_id != on_disk:
+            if self._keywords is not None:  # an ingest changed the index since the last question
+                self.ws.reopen_store()
             self._keywords = KeywordIndex.open(data_dir)
         return self._keywords
 

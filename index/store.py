@@ -126,6 +126,13 @@ class ChunkStore:
                 message += " Free space and run the command again: what was indexed before is kept."
             raise StoreError(message) from None
 
+    def close(self) -> None:
+        """Let go of the Chroma client (an embedded one stops, so a new one reads the index from disk again)."""
+        try:
+            self._client.close()
+        except Exception:  # closing is best effort: a server may already be gone
+            pass
+
     def count(self) -> int:
         return self._guard("count chunks in", self.collection.count)
 

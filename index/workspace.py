@@ -31,6 +31,13 @@ class Workspace:
         s = self.settings
         return ChunkStore(s.data_dir, s.chroma.url, s.chroma.collection, self.embed_model, self.embedder_name)
 
+    def reopen_store(self) -> None:
+        """An embedded Chroma keeps its vector index in memory and does not see what another process (an
+        ingest) wrote: open it again. A Chroma server needs no such thing."""
+        if self.settings.chroma.url or "store" not in self.__dict__:
+            return
+        self.__dict__.pop("store").close()
+
     def status(self) -> dict:
         docs, chunks = self.manifest.counts()
         return {
