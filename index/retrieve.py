@@ -127,7 +127,9 @@ class Retriever:
         rows: dict[str, StoredChunk] = {}
         runs: list[list[str]] = []
         vector = self.ws.embed_model.get_query_embedding(question) if method != "keyword" else None
-        keywords = self.keywords() if method != "dense" else None
+        keywords = self.keywords()  # also notices an ingest since the last question, for every method
+        if method == "dense":
+            keywords = None
         for scope in scopes:
             if vector is not None:
                 found = self.ws.store.query(vector, n, scope.where())

@@ -55,3 +55,27 @@ def test_articles_with_one_id_in_two_files_of_one_run_are_both_kept(tmp_path):
     texts = sorted(c.text for i in ids for c in ws.store.chunks_of(i))
     assert len(texts) == 2 and "Delegation a reiste" in texts[0] and "Delegation b reiste" in texts[1]
     assert sync([tmp_path / "a", tmp_path / "b"], ws).unchanged == 2
+
+
+def test_a_running_assistant_sees_vectors_an_ingest_in_another_process_wrote(tmp_path):
+    """An embedded Chroma keeps its vectors in memory; the retriever reopens it when an ingest changed the index."""
+    import subprocess
+    import sys
+
+    from assistant.service import Assistant
+    from conftest import ROOT
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    ws = make_workspace(tmp_path / "data")
+    sync([corpus], ws)
+    assistant = Assistant(ws)
+    question = "Wohin reiste die Lübecker Delegation?"
+    assert assistant.answer(question).refused
+    (corpus / "luebeck.txt").write_text("Lübecker Delegation in Schweden\n\ndate 2023-07\n\nDie Lübecker Delegation unter "
+                                        "Bürgermeister Jan Lindenau reiste im Juli nach Malmö.\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cli", "ingest", str(corpus), "--data-dir", str(tmp_path / "data")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert assistant.retriever.retrieve(question, method="dense").passages[0].doc_id == "luebeck"
+    assert "Malmö" in assistant.answer(question).answer
