@@ -84,10 +84,27 @@ def test_queries_do_not_rebuild_the_keyword_index(sample_ws):
     assert retriever.keywords() is index and KeywordIndex.build_id_on_disk(sample_ws.settings.data_dir) == stamp
 
 
-def test_reciprocal_rank_fusion_rewards_agreement():
-    fused = fuse([["a", "b", "c"], ["c", "b", "d"]])
-    assert list(fused)[:1] == ["b"] or list(fused)[:1] == ["c"]
+def test_fusion_rewards_agreement():
+    dense = [("a", 0.90), ("b", 0.88), ("c", 0.80)]
+    bm25 = [("c", 12.0), ("b", 11.0), ("d", 2.0)]
+    fused = fuse([(0.5, dense), (0.5, bm25)])
+    assert list(fused)[0] == "b"  # second in both beats first in one and last in the other
     assert list(fused)[-1] == "d" and fused["b"] > fused["a"]
+
+
+def test_fusion_keeps_a_wide_lead_that_rank_fusion_would_lose():
+    """BM25 puts one passage far ahead of the rest; the dense run has it fourth, close behind its top three.
+    Rank fusion (1/61 + 1/64 against 1/62 + 1/62) would prefer the passage both runs have second; the
+    scores say otherwise."""
+    dense = [("x", 0.86), ("y", 0.85), ("z", 0.84), ("hit", 0.83), ("w", 0.70)]
+    bm25 = [("hit", 30.0), ("y", 9.0), ("z", 8.5), ("v", 8.0)]
+    fused = fuse([(0.5, dense), (0.5, bm25)])
+    assert list(fused)[0] == "hit"
+
+
+def test_fusion_of_one_candidate_or_an_empty_run():
+    assert fuse([(0.5, [("only", 3.0)]), (0.5, [])]) == {"only": 0.5}
+    assert fuse([]) == {}
 
 
 @pytest.mark.parametrize("method", ["dense", "keyword", "hybrid"])
