@@ -71,6 +71,16 @@ def expand(stems: list[str], vocabulary, cache: dict[str, list[str]] | None = No
     return out
 
 
+def past_tense_base(word_stem: str, vocabulary) -> str | None:
+    """Snowball keeps the -t of a weak verb's past tense: "besuchte" -> besucht, "reisten" -> reist,
+    "leitete" -> leitet, while the noun and the present stem without it: "Besuch", "Reise", "leiten". A
+    question asks in the past about articles that say "Besuch" and "Delegationsreise"; the stem without
+    the -t is searched as well when the index has it as a word."""
+    if len(word_stem) >= 5 and word_stem.endswith("t") and word_stem[:-1] in vocabulary:
+        return word_stem[:-1]
+    return None
+
+
 @dataclass
 class KeywordHit:
     chunk_id: str
@@ -157,7 +167,35 @@ class KeywordIndex:
 
     # -- searching
     def query_terms(self, question: str) -> list[str]:
-        return list(dict.fromkeys(expand(content_stems(question), self.vocabulary, self._parts)))
+        stems = expand(content_stems(question), self.vocabulary, self._parts)
+        return list(dict.fromkeys(stems + [v for s in stems if (v := past_tense_base(s, self.vocabulary))]))
+
+    def coverage(self, question: str, doc_ids: list[str]) -> dict[str, float]:
+        """How much of what the question says each article mentions: the IDF-weighted share of the
+        question's words (a compound counts when it or its parts occur, a past-tense verb also by its base)
+        that occur anywhere in the article. Words the index has never seen (an English question's "headed")
+        weigh nothing either way. Lucene's classic scoring multiplied by this share ("coord"); here it lets an
+        article that has both "Delegation" and "Israel" outrank one that only has "Israel"."""
+        if self.bm25 is None or not doc_ids:
+            return {}
+        vocab, postings = self.bm25.vocab_dict, self.bm25.scores
+        n = max(len(self), 1)
+        wanted = np.isin(self.doc_ids, list(doc_ids))
+        groups = []
+        for s in dict.fromkeys(content_stems(question)):
+            variants = [s] + self._parts.setdefault(s, decompound(s, self.vocabulary))
+            variants += [b for v in variants if (b := past_tense_base(v, self.vocabulary))]
+            ids = [vocab[v] for v in dict.fromkeys(variants) if v in vocab]
+            if not ids:
+                continue
+            chunks = np.concatenate([postings["indices"][postings["indptr"][i]:postings["indptr"][i + 1]] for i in ids])
+            df = len(np.unique(chunks))
+            idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            groups.append((idf, set(self.doc_ids[chunks[wanted[chunks]]])))
+        total = sum(idf for idf, _ in groups)
+        if total <= 0:
+            return {}
+        return {doc: sum(idf for idf, docs in groups if doc in docs) / total for doc in doc_ids}
 
     def search(self, question: str, k: int, doc_ids: list[str] | None = None,
                days: tuple[int | None, int | None] = (None, None)) -> list[KeywordHit]:

@@ -41,8 +41,12 @@ def stem(word: str) -> str:
     return fold(_de.stemWord(low))
 
 
+_POSSESSIVE = re.compile(r"[’']s$")
+
+
 def words(text: str) -> list[str]:
-    return WORD.findall(text)
+    """Words and numbers; an English possessive counts as its noun ("Leipzig's" -> Leipzig)."""
+    return [_POSSESSIVE.sub("", w) if len(w) > 3 else w for w in WORD.findall(text)]
 
 
 def content_stems(text: str) -> list[str]:

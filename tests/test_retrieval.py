@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import SAMPLE, SHARED_NEWS, make_workspace
-from index.keywords import DIR_NAME, KeywordIndex, decompound
+from index.keywords import DIR_NAME, KeywordIndex, decompound, past_tense_base
 from index.retrieve import Filters, Retriever, fuse
 from index.sync import sync
 from index.terms import stem
@@ -27,6 +27,31 @@ def test_compounds_split_into_words_the_index_knows():
     assert decompound(stem("Leipzig"), vocabulary) == []
     assert decompound(stem("Delegation"), vocabulary) == []  # a word of the vocabulary is not split further
     assert decompound("2019", vocabulary) == []
+
+
+def test_past_tense_verbs_also_search_their_base():
+    vocabulary = {stem(w) for w in "Besuch Reise leiten Stadt Konzert".split()}
+    assert past_tense_base(stem("besuchte"), vocabulary) == stem("Besuch")
+    assert past_tense_base(stem("reisten"), vocabulary) == stem("Reise")
+    assert past_tense_base(stem("Stadt"), vocabulary) is None  # no word "Stad" in the index
+    assert past_tense_base(stem("Konzert"), vocabulary) is None
+
+
+def test_coverage_counts_what_of_the_question_each_article_mentions(tmp_path):
+    corpus = tmp_path / "corpus"
+    _write(corpus, "konflikt.txt", "Gaza\n\nIn Israel wurden Raketen abgefeuert. Israel reagierte. Die Armee Israels griff an.")
+    _write(corpus, "ruhr.txt", "Innovation Bridge\n\nIm November fanden zwei Delegationsreisen nach Israel und China statt.")
+    _write(corpus, "berlin.txt", "USA\n\nEine Berliner Delegation reiste nach New York. Die Reise endete in Boston.")
+    ws = make_workspace(tmp_path / "data")
+    sync([corpus], ws)
+    keywords = Retriever(ws).keywords()
+    question = "Welche Delegationen reisten nach Israel?"
+    share = keywords.coverage(question, ["konflikt", "ruhr", "berlin"])
+    assert share["ruhr"] == pytest.approx(1.0)  # Delegation and Reise in the compound, Israel
+    assert 0 < share["konflikt"] < 1 and 0 < share["berlin"] < 1
+    assert keywords.coverage(question.replace("?", " Zauberstab?"), ["ruhr"])["ruhr"] == pytest.approx(1.0)  # unseen words weigh nothing
+    docs = [p.doc_id for p in Retriever(ws).retrieve(question).passages]
+    assert docs[0] == "ruhr"
 
 
 def _write(folder, name, text):
@@ -192,6 +217,12 @@ def test_hybrid_holds_up_beside_distractors(with_distractors):
     assert with_distractors.manifest.counts()[0] > 250
     assert table["hybrid"]["hit_at_5"] >= 0.95
     assert table["hybrid"]["mrr"] >= max(table["dense"]["mrr"], table["keyword"]["mrr"]) - 0.01
+
+
+def test_list_question_beside_distractors_brings_both_israel_trips(with_distractors):
+    """News articles about Israel that name no delegation must not crowd out the second trip."""
+    docs = {p.doc_id for p in Retriever(with_distractors).retrieve("Welche Delegationen reisten nach Israel?").passages}
+    assert {"hamburg-israel-2019", "ruhr-innovation-bridges-israel-china-2019"} <= docs
 
 
 def test_trip_in_a_distractor_article_is_answered(with_distractors):
