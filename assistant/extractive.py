@@ -116,8 +116,8 @@ class ExtractiveAnswerer:
             if _matches(s, stems):
                 score += 0.3 * weights[s]
         concepts = concepts_of(c.sentence)
-        for concept in q.concepts & concepts:
-            score += 0.3 if concept in GENERIC else 1.0
+        for concept in q.concepts & concepts:  # the relation asked about counts most: "begleitete", "headed"
+            score += 0.3 if concept in GENERIC else 2.0 if concept in q.predicate_concepts else 1.0
         if answer_type_present(q.kind, c.sentence, places_in(c.sentence), q):
             score += 1.2
         if len(c.sentence.split()) < 5:

@@ -18,12 +18,12 @@ from index.terms import STOPWORDS, content_stems, fold, stem, words
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "lead": ("leit", "geleit", "anfuehr", "angefuehr", "fuehrte", "gefuehrt", "lead", "led", "head", "chef", "spitze"),
     "participate": ("teilnehm", "teilgenommen", "dabei", "begleit", "mitgereist", "mitreis", "angemeldet", "vertreten",
-                    "accompan", "particip", "join", "member", "mitglied", "teil", "took part", "came along"),
+                    "accompan", "particip", "join", "member", "mitglied", "teil", "took part", "along"),
     "travel": ("reis", "gereist", "fahrt", "trip", "travel", "journey", "delegation", "aufenthalt", "flog", "went", "go"),
     "visit": ("besuch", "besicht", "visit", "station", "toured", "aufenthalt"),
     "sign": ("unterzeichn", "unterschrieb", "unterschrift", "vereinbarung", "abkommen", "vertrag", "sign", "agreement", "contract", "kooperation"),
     "open": ("eroeffn", "eroffn", "eingeweiht", "open", "inaugur", "dependance", "niederlassung", "office", "branch"),
-    "meet": ("treff", "getroffen", "gespraech", "meet", "met", "talk", "empfang", "reception"),
+    "meet": ("treff", "traf", "getroffen", "gespraech", "meet", "met", "talk", "empfang", "reception"),
     "present": ("praesentier", "vorgestellt", "vorstell", "present", "showcas", "stand", "messe", "fair", "exhibit"),
     "company": ("unternehm", "firma", "firmen", "konzern", "start-up", "startup", "company", "compan", "firm", "betrieb"),
     "city": ("stadt", "staedt", "city", "cities", "ort", "orte", "region", "metropol", "town"),
@@ -85,6 +85,8 @@ class Question:
     carried_stems: list[str] = field(default_factory=list)
     carried_critical: list[Term] = field(default_factory=list)
     head: str | None = None  # stem of the noun asked for: "welche Universität" -> universitaet
+    predicate: str | None = None  # stem of the verb asked about: "Wer begleitete ..." -> begleit
+    predicate_concepts: set[str] = field(default_factory=set)  # its relation: participate
     wants_more: bool = False  # "wer war noch dabei?": others than already answered
 
 
@@ -167,8 +169,32 @@ def head_noun(text: str, lang: str) -> str | None:
     return stem(m.group(1)) if m else None
 
 
+# The finite verb that follows the question word (German puts it second: "Wer begleitete ...", "Welche
+# Firmen besuchte ...", "Mit wem traf ..."; English after who: "Who received ...", "Who went along ...").
+_PREDICATE_DE = re.compile(r"^\W*(?i:(?:und|aber)\s+)?(?i:(?:mit|bei|von|an|zu|für|in|über|auf|nach)\s+)?"
+                           r"(?:(?i:wer|wen|wem|wessen|wann|wo|wohin|woher|was|wie\s+viele\s+\w+)|"
+                           r"[Ww]elche[rnms]?\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*)\s+([a-zäöüß]\w+)")
+_PREDICATE_EN = re.compile(r"^\W*(?:and\s+|but\s+)?(?:who|whom)\s+([a-z]\w+(?:\s+along)?)", re.IGNORECASE)
+_AUXILIARIES = {"war", "waren", "ist", "sind", "hat", "haben", "hatte", "hatten", "wurde", "wurden", "wird", "werden",
+                "gab", "gibt", "soll", "sollte", "kann", "konnte", "will", "wollte", "was", "were", "is", "are", "did",
+                "does", "do", "has", "had", "have", "will", "would", "can", "could", "should"}
+
+
+def predicate_of(text: str, lang: str) -> str | None:
+    """The verb the question asks about, or None when it is an auxiliary ("Was war ...", "Who was ...")."""
+    m = (_PREDICATE_EN if lang == "en" else _PREDICATE_DE).match(text)
+    verb = m.group(1).split()[0].lower() if m else ""
+    if not verb or verb in _AUXILIARIES or verb in STOPWORDS:
+        return None
+    relations = concepts_of(m.group(1))
+    if relations and relations <= GENERIC:  # "reisten": every article here is about a trip; it decides nothing
+        return None
+    return m.group(1)
+
+
 def analyse(text: str) -> Question:
     lang = detect_language(text)
+    verb = predicate_of(text, lang)
     return Question(
         text=text,
         lang=lang,
@@ -177,6 +203,8 @@ def analyse(text: str) -> Question:
         concepts=concepts_of(text),
         critical=critical_terms(text),
         head=head_noun(text, lang),
+        predicate=stem(verb.split()[0]) if verb else None,
+        predicate_concepts=(concepts_of(verb) - GENERIC) if verb else set(),
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
     )
 
@@ -194,9 +222,11 @@ def with_context(question: Question, previous_questions: list[str]) -> Question:
 def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str], question: Question) -> bool:
     """Does the sentence hold the kind of information the question asks for (beyond repeating it)?"""
     low = fold(sentence)
-    if kind == "who":
-        names = re.findall(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)? (?:[A-Z]\. )?[A-ZÄÖÜ][a-zäöüß]+", sentence)
-        return bool(names) or any(r in low for r in ROLE_WORDS)
+    if kind == "who":  # a person the question does not already name: by name, or by role
+        asked = fold(question.text)
+        names = re.findall(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)? (?:[A-Z]\. )?[A-ZÄÖÜ][\w-]+", sentence)
+        new_name = any(any(fold(w) not in asked for w in words(name)) for name in names)
+        return new_name or any(r in low and r not in asked for r in ROLE_WORDS)
     if kind == "where":
         asked = {t.place for t in question.critical}
         return any(p not in asked for p in sentence_places)

@@ -46,3 +46,31 @@ def test_filters_restrict_articles_and_dates(assistant):
     assert {p.doc_id for p in only.contexts} == {"leipzig-japan"}
     dated = assistant.answer("Welche Delegation reiste?", filters=Filters(date_from="2024-01-01"))
     assert {p.doc_id for p in dated.contexts} == {"berlin-senat-usa-2024"}
+
+
+def test_the_relation_asked_about_is_what_the_question_asks():
+    from assistant.question import analyse
+
+    assert analyse("Wer begleitete Verteidigungsminister Guttenberg?").predicate_concepts == {"participate"}
+    assert analyse("Wen traf Bundespräsident Gauck?").predicate_concepts == {"meet"}
+    assert analyse("Welche japanischen Städte besuchte die Leipziger Delegation?").predicate_concepts == {"visit"}
+    assert analyse("Who headed Leipzig's trade mission to Japan?").predicate_concepts == {"lead"}
+    assert [t.word for t in analyse("Who headed Leipzig's trade mission?").critical] == ["Leipzig"]
+    assert analyse("Was war der Höhepunkt der Reise?").predicate is None  # an auxiliary asks about nothing
+    assert analyse("Welche Delegationen reisten nach Israel?").predicate is None  # every article is about a trip
+
+
+def test_who_question_wants_a_person_it_does_not_already_name():
+    from assistant.places import places_in
+    from assistant.question import analyse, answer_type_present
+
+    q = analyse("Wer begleitete Verteidigungsminister Guttenberg nach Afghanistan?")
+    restated = "Verteidigungsminister Guttenberg besuchte die Truppen in Afghanistan."
+    answering = "Begleitet wurde Guttenberg von den Ministerpräsidenten David McAllister und Wolfgang Böhmer."
+    assert not answer_type_present("who", restated, places_in(restated), q)
+    assert answer_type_present("who", answering, places_in(answering), q)
+
+
+def test_english_question_about_who_led_quotes_the_leader(assistant):
+    answer = assistant.answer("Who headed Leipzig's trade mission to Japan?")
+    assert not answer.refused and "Albrecht" in answer.answer
