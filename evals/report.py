@@ -82,7 +82,10 @@ def write_report(report: dict, path: Path) -> None:
     charts = _charts(report, path.parent, path.stem)
     lines = [f"# Eval report ({report.get('backend', '')}, {report.get('documents', '?')} articles)", "",
              "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in report["metrics"].items()]
+    files = report.get("by_file", {})  # with the distractors' cases: each case file's figures too
+    lines = lines[:-2] + ["| " + " | ".join(["metric", "all", *files]) + " |", "|---" * (2 + len(files)) + "|"]
+    lines += ["| " + " | ".join([k, str(v), *(str(row[k]) for row in files.values())]) + " |"
+              for k, v in report["metrics"].items()]
     if report.get("comparison"):
         lines += ["", "## Against the baseline", "", "| metric | baseline | current | delta | |", "|---|---|---|---|---|"]
         lines += [f"| {r['metric']} | {r['baseline']} | {r['current']} | {r['delta']:+} | {'**regressed**' if r['regressed'] else ''} |"

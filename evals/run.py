@@ -41,6 +41,7 @@ class Case:
     expect_sources: list[str]
     category: str
     lang: str
+    source: str = "cases"  # the case file's name: the report gives each file's figures apart
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -67,7 +68,7 @@ def load_cases(path: Path) -> list[Case]:
         cases.append(Case(str(row["id"]), [str(t) for t in turns], answerable, expect,
                           [str(s) for s in row.get("expect_sources") or []],
                           str(row.get("category") or ("followup" if len(turns) > 1 else "general")),
-                          str(row.get("lang") or "de")))
+                          str(row.get("lang") or "de"), path.stem))
     return cases
 
 
@@ -88,7 +89,7 @@ def score_case(case: Case, answer: dict, latency_ms: float) -> dict:
     """Per-case results: what was asked, what came back, and every metric's value for this case."""
     ctx = answer["contexts"]
     result = {
-        "id": case.id, "category": case.category, "lang": case.lang, "question": case.turns[-1],
+        "id": case.id, "category": case.category, "lang": case.lang, "source": case.source, "question": case.turns[-1],
         "turns": case.turns, "answerable": case.answerable, "answer": answer["answer"],
         "refused": answer["refused"], "citations": answer["citations"],
         "contexts": [c["chunk_id"] for c in ctx], "latency_ms": round(latency_ms, 1),
@@ -167,7 +168,11 @@ def evaluate(assistant, cases: list[Case], backend: str | None = None, progress:
             sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
-    return {"metrics": aggregate(results), "categories": by_category(results), "cases": results}
+    report = {"metrics": aggregate(results), "categories": by_category(results), "cases": results}
+    sources = list(dict.fromkeys(r["source"] for r in results))
+    if len(sources) > 1:  # e.g. the sample cases and the distractor articles' cases in one run
+        report["by_file"] = {src: aggregate([r for r in results if r["source"] == src]) for src in sources}
+    return report
 
 
 def evaluate_retrieval(retriever, cases: list[Case]) -> dict[str, dict]:
@@ -213,8 +218,10 @@ def format_table(report: dict) -> str:
     for cat, row in report["categories"].items():
         lines.append(f"{cat:<16} {row['cases']:>5} {row['passed']:>6} {row['pass_rate']:>6.2f}")
     lines.append("")
+    files = report.get("by_file", {})
+    lines.append(f"{'':<20} {'all':>8}" + "".join(f"{src:>14}" for src in files))
     for name, value in report["metrics"].items():
-        lines.append(f"{name:<20} {value:>8}")
+        lines.append(f"{name:<20} {value:>8}" + "".join(f"{row[name]:>14}" for row in files.values()))
     failed = [r for r in report["cases"] if not r["passed"]]
     if failed:
         lines.append("")
@@ -263,8 +270,10 @@ def run_cli(args, workspace) -> int:
             baseline = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UserError(f"Cannot read the baseline {args.baseline}: {exc}") from None
-        report["comparison"] = compare(report["metrics"], baseline.get("metrics", baseline))
-        print("\nagainst the baseline:")
+        # The baseline is a run of the sample cases: with the distractors' cases added, their figures compare.
+        compared = report.get("by_file", {}).get(DEFAULT_CASES.stem, report["metrics"])
+        report["comparison"] = compare(compared, baseline.get("metrics", baseline))
+        print(f"\nagainst the baseline ({DEFAULT_CASES.name if 'by_file' in report else 'all cases'}):")
         for row in report["comparison"]:
             flag = "  REGRESSED" if row["regressed"] else ""
             print(f"{row['metric']:<20} {row['baseline']:>8} -> {row['current']:>8} ({row['delta']:+}){flag}")

@@ -51,3 +51,24 @@ def test_extractive_backend_holds_its_baseline(assistant):
     assert metrics["hit_at_5"] >= 0.95 and metrics["answer_accuracy"] >= 0.80
     assert metrics["citation_support"] >= 0.95 and metrics["refusal_accuracy"] >= 0.85
     assert metrics["false_refusal_rate"] <= 0.05 and metrics["citation_validity"] == 1.0
+
+
+def test_a_run_over_two_case_files_reports_each_apart(tmp_path):
+    """With the distractors' cases added, the sample cases' own figures are what the baseline compares."""
+    (tmp_path / "news.yaml").write_text(
+        "- id: n1\n  question: Wer?\n  expect: [[Nobody]]\n  expect_sources: [x]\n", encoding="utf-8")
+    cases = load_cases(DEFAULT_CASES)[:2] + load_cases(tmp_path / "news.yaml")
+
+    class Quoting:  # answers every question with the first case's expected name, cited from article x
+        def answer(self, question, history=None, backend=None):
+            class Reply:
+                def to_json(self):
+                    text = "Uwe Albrecht [1]" if "Japan" in question else "Niemand [1]"
+                    return {"answer": text, "refused": False, "contexts": [{"chunk_id": "x#0", "doc_id": "x"}],
+                            "citations": [{"n": 1, "doc_id": "x", "title": "", "text": text}]}
+            return Reply()
+
+    report = evaluate(Quoting(), cases)
+    assert set(report["by_file"]) == {"cases", "news"}
+    assert report["by_file"]["cases"]["answer_accuracy"] == 0.5 and report["by_file"]["news"]["answer_accuracy"] == 0.0
+    assert report["metrics"]["answer_accuracy"] == round(1 / 3, 4)
