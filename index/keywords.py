@@ -100,6 +100,8 @@ class KeywordIndex:
         self.date_last = date_last
         self.build_id = build_id
         self._parts: dict[str, list[str]] = {}
+        # Article of each chunk as a small integer, for per-article sums without comparing strings.
+        self._articles, self._article_of = np.unique(np.asarray(doc_ids, dtype=str), return_inverse=True)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -180,22 +182,27 @@ class KeywordIndex:
             return {}
         vocab, postings = self.bm25.vocab_dict, self.bm25.scores
         n = max(len(self), 1)
-        wanted = np.isin(self.doc_ids, list(doc_ids))
-        groups = []
+        names = np.array(list(dict.fromkeys(doc_ids)), dtype=str)
+        codes = np.searchsorted(self._articles, names)
+        known = (codes < len(self._articles)) & (self._articles[np.minimum(codes, len(self._articles) - 1)] == names)
+        wanted = np.zeros(len(self._articles), dtype=bool)
+        wanted[codes[known]] = True
+        weight = np.zeros(len(self._articles))
+        total = 0.0
         for s in dict.fromkeys(content_stems(question)):
             variants = [s] + self._parts.setdefault(s, decompound(s, self.vocabulary))
             variants += [b for v in variants if (b := past_tense_base(v, self.vocabulary))]
             ids = [vocab[v] for v in dict.fromkeys(variants) if v in vocab]
             if not ids:
                 continue
-            chunks = np.concatenate([postings["indices"][postings["indptr"][i]:postings["indptr"][i + 1]] for i in ids])
-            df = len(np.unique(chunks))
-            idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-            groups.append((idf, set(self.doc_ids[chunks[wanted[chunks]]])))
-        total = sum(idf for idf, _ in groups)
+            chunks = np.unique(np.concatenate([postings["indices"][postings["indptr"][i]:postings["indptr"][i + 1]] for i in ids]))
+            idf = float(np.log(1 + (n - len(chunks) + 0.5) / (len(chunks) + 0.5)))
+            articles = np.unique(self._article_of[chunks])
+            weight[articles[wanted[articles]]] += idf
+            total += idf
         if total <= 0:
             return {}
-        return {doc: sum(idf for idf, docs in groups if doc in docs) / total for doc in doc_ids}
+        return {str(name): float(weight[code]) / total if ok else 0.0 for name, code, ok in zip(names, codes, known)}
 
     def search(self, question: str, k: int, doc_ids: list[str] | None = None,
                days: tuple[int | None, int | None] = (None, None)) -> list[KeywordHit]:
