@@ -120,6 +120,8 @@ class ExtractiveAnswerer:
             score += 0.3 if concept in GENERIC else 2.0 if concept in q.predicate_concepts else 1.0
         if answer_type_present(q.kind, c.sentence, places_in(c.sentence), q):
             score += 1.2
+        elif q.kind in ("who", "where", "when", "count"):
+            score -= 1.0  # "Wie viele ...?" is not answered by a sentence without a number, however similar
         if len(c.sentence.split()) < 5:
             score -= 1.0  # headings and datelines rarely answer anything
         asked = q.stems + q.carried_stems

@@ -74,3 +74,8 @@ def test_who_question_wants_a_person_it_does_not_already_name():
 def test_english_question_about_who_led_quotes_the_leader(assistant):
     answer = assistant.answer("Who headed Leipzig's trade mission to Japan?")
     assert not answer.refused and "Albrecht" in answer.answer
+
+
+def test_how_many_is_answered_by_the_sentence_with_the_number(assistant):
+    answer = assistant.answer("How many representatives of logistics firms joined Westhagemann in Israel?")
+    assert not answer.refused and "70" in answer.answer
