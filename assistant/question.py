@@ -180,21 +180,22 @@ _AUXILIARIES = {"war", "waren", "ist", "sind", "hat", "haben", "hatte", "hatten"
                 "does", "do", "has", "had", "have", "will", "would", "can", "could", "should"}
 
 
-def predicate_of(text: str, lang: str) -> str | None:
-    """The verb the question asks about, or None when it is an auxiliary ("Was war ...", "Who was ...")."""
+def predicate_of(text: str, lang: str) -> tuple[str | None, set[str]]:
+    """The stem of the verb the question asks about and its relations (concepts), or (None, set()) when it
+    is an auxiliary ("Was war ...", "Who was ...") or only says "travel"."""
     m = (_PREDICATE_EN if lang == "en" else _PREDICATE_DE).match(text)
     verb = m.group(1).split()[0].lower() if m else ""
     if not verb or verb in _AUXILIARIES or verb in STOPWORDS:
-        return None
+        return None, set()
     relations = concepts_of(m.group(1))
     if relations and relations <= GENERIC:  # "reisten": every article here is about a trip; it decides nothing
-        return None
-    return m.group(1)
+        return None, set()
+    return stem(verb), relations - GENERIC
 
 
 def analyse(text: str) -> Question:
     lang = detect_language(text)
-    verb = predicate_of(text, lang)
+    predicate, relations = predicate_of(text, lang)
     return Question(
         text=text,
         lang=lang,
@@ -203,8 +204,8 @@ def analyse(text: str) -> Question:
         concepts=concepts_of(text),
         critical=critical_terms(text),
         head=head_noun(text, lang),
-        predicate=stem(verb.split()[0]) if verb else None,
-        predicate_concepts=(concepts_of(verb) - GENERIC) if verb else set(),
+        predicate=predicate,
+        predicate_concepts=relations,
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
     )
 

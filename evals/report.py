@@ -80,10 +80,9 @@ def write_report(report: dict, path: Path) -> None:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return
     charts = _charts(report, path.parent, path.stem)
-    lines = [f"# Eval report ({report.get('backend', '')}, {report.get('documents', '?')} articles)", "",
-             "| metric | value |", "|---|---|"]
     files = report.get("by_file", {})  # with the distractors' cases: each case file's figures too
-    lines = lines[:-2] + ["| " + " | ".join(["metric", "all", *files]) + " |", "|---" * (2 + len(files)) + "|"]
+    lines = [f"# Eval report ({report.get('backend', '')}, {report.get('documents', '?')} articles)", "",
+             "| " + " | ".join(["metric", "all", *files]) + " |", "|---" * (2 + len(files)) + "|"]
     lines += ["| " + " | ".join([k, str(v), *(str(row[k]) for row in files.values())]) + " |"
               for k, v in report["metrics"].items()]
     if report.get("comparison"):

@@ -168,9 +168,13 @@ class KeywordIndex:
                    np.array(meta["date_last"], dtype=np.int64), build_id)
 
     # -- searching
+    def _variants(self, word_stem: str) -> list[str]:
+        """What one question word searches: its stem, its compound parts, and the base of any past tense."""
+        forms = [word_stem] + expand([word_stem], self.vocabulary, self._parts)[1:]
+        return list(dict.fromkeys(forms + [b for f in forms if (b := past_tense_base(f, self.vocabulary))]))
+
     def query_terms(self, question: str) -> list[str]:
-        stems = expand(content_stems(question), self.vocabulary, self._parts)
-        return list(dict.fromkeys(stems + [v for s in stems if (v := past_tense_base(s, self.vocabulary))]))
+        return list(dict.fromkeys(v for s in content_stems(question) for v in self._variants(s)))
 
     def coverage(self, question: str, doc_ids: list[str]) -> dict[str, float]:
         """How much of what the question says each article mentions: the IDF-weighted share of the
@@ -190,9 +194,7 @@ class KeywordIndex:
         weight = np.zeros(len(self._articles))
         total = 0.0
         for s in dict.fromkeys(content_stems(question)):
-            variants = [s] + self._parts.setdefault(s, decompound(s, self.vocabulary))
-            variants += [b for v in variants if (b := past_tense_base(v, self.vocabulary))]
-            ids = [vocab[v] for v in dict.fromkeys(variants) if v in vocab]
+            ids = [vocab[v] for v in self._variants(s) if v in vocab]
             if not ids:
                 continue
             chunks = np.unique(np.concatenate([postings["indices"][postings["indptr"][i]:postings["indptr"][i + 1]] for i in ids]))

@@ -141,7 +141,7 @@ class Retriever:
         keywords = self.keywords()  # also notices an ingest since the last question, for every method
         if method == "dense":
             keywords = None
-        dense_weight = DENSE_WEIGHT if method == "hybrid" else 1.0
+        dense_weight, keyword_weight = (DENSE_WEIGHT, 1.0 - DENSE_WEIGHT) if method == "hybrid" else (1.0, 1.0)
         for scope in scopes:
             if vector is not None:
                 found = self.ws.store.query(vector, n, scope.where())
@@ -149,7 +149,7 @@ class Retriever:
                 runs.append((dense_weight, [(r.chunk_id, 1.0 - r.distance) for r in found]))
             if keywords is not None:
                 hits = keywords.search(question, n, scope.doc_ids, scope.days())
-                runs.append((1.0 - dense_weight if method == "hybrid" else 1.0, [(h.chunk_id, h.score) for h in hits]))
+                runs.append((keyword_weight, [(h.chunk_id, h.score) for h in hits]))
         fused = fuse(runs)
         missing = [c for c in fused if c not in rows]
         if missing:
@@ -185,7 +185,7 @@ class Retriever:
         spread = max(1, k - cap + 1)
         chosen: list[int] = []
         articles: dict[str, int] = {}
-        for i, (row, _) in enumerate(ranked[: 2 * k]):
+        for i, (row, _) in enumerate(window):
             doc = row.metadata["doc_id"]
             if doc not in articles and len(articles) < spread:
                 articles[doc] = 1

@@ -38,12 +38,10 @@ def test_past_tense_verbs_also_search_their_base():
 
 
 def test_coverage_counts_what_of_the_question_each_article_mentions(tmp_path):
-    corpus = tmp_path / "corpus"
-    _write(corpus, "konflikt.txt", "Gaza\n\nIn Israel wurden Raketen abgefeuert. Israel reagierte. Die Armee Israels griff an.")
-    _write(corpus, "ruhr.txt", "Innovation Bridge\n\nIm November fanden zwei Delegationsreisen nach Israel und China statt.")
-    _write(corpus, "berlin.txt", "USA\n\nEine Berliner Delegation reiste nach New York. Die Reise endete in Boston.")
-    ws = make_workspace(tmp_path / "data")
-    sync([corpus], ws)
+    _, ws = _indexed(tmp_path, {
+        "konflikt.txt": "Gaza\n\nIn Israel wurden Raketen abgefeuert. Israel reagierte. Die Armee Israels griff an.",
+        "ruhr.txt": "Innovation Bridge\n\nIm November fanden zwei Delegationsreisen nach Israel und China statt.",
+        "berlin.txt": "USA\n\nEine Berliner Delegation reiste nach New York. Die Reise endete in Boston."})
     keywords = Retriever(ws).keywords()
     question = "Welche Delegationen reisten nach Israel?"
     share = keywords.coverage(question, ["konflikt", "ruhr", "berlin"])
@@ -59,17 +57,25 @@ def _write(folder, name, text):
     (folder / name).write_text(text, encoding="utf-8")
 
 
+def _indexed(tmp_path, articles: dict[str, str]):
+    """A corpus folder with these articles, ingested into a fresh data dir: (corpus, workspace)."""
+    corpus = tmp_path / "corpus"
+    for name, text in articles.items():
+        _write(corpus, name, text)
+    ws = make_workspace(tmp_path / "data")
+    sync([corpus], ws)
+    return corpus, ws
+
+
 def _keyword_docs(retriever, question):
     return {p.doc_id for p in retriever.retrieve(question, method="keyword").passages}
 
 
 def test_keyword_index_follows_ingest_and_finds_compound_parts(tmp_path):
-    corpus = tmp_path / "corpus"
-    _write(corpus, "peru.txt", "Wirtschaftsdelegation in Lima\n\nDie Wirtschaftsdelegation aus Dresden reiste nach Peru.")
-    _write(corpus, "minister.txt", "Empfang\n\nDie Delegation traf in Quito den Minister für Bergbau.")
-    _write(corpus, "wachstum.txt", "Konjunktur\n\nDie Wirtschaft in Sachsen wächst langsamer als erwartet.")
-    ws = make_workspace(tmp_path / "data")
-    sync([corpus], ws)
+    corpus, ws = _indexed(tmp_path, {
+        "peru.txt": "Wirtschaftsdelegation in Lima\n\nDie Wirtschaftsdelegation aus Dresden reiste nach Peru.",
+        "minister.txt": "Empfang\n\nDie Delegation traf in Quito den Minister für Bergbau.",
+        "wachstum.txt": "Konjunktur\n\nDie Wirtschaft in Sachsen wächst langsamer als erwartet."})
     assert (tmp_path / "data" / DIR_NAME / "chunks.json").exists()
     retriever = Retriever(ws)
 
