@@ -1,6 +1,8 @@
-"""`delegations`: ingest articles, ask questions, check status, run the evals.
+"""`delegations`: cited answers from German news articles about business delegations.
 
-Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
+Commands: ingest (index articles), ask (answer with citations), status (what the index holds), serve (the
+chat and the JSON API), eval (score answers against cases), bench (measure speed), hash-password (a chat
+login). Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
 tracebacks are for bugs only. Heavy imports happen inside the subcommand that needs them.
 """
 
@@ -10,6 +12,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from settings import BACKENDS
@@ -42,15 +45,11 @@ def cmd_ingest(args) -> int:
 
     ws = _workspace(args)
     paths = [Path(p) for p in args.paths] or [ws.settings.corpus_dir]
-    show_progress = not args.json and sys.stderr.isatty()
-    progress = _progress_bar() if show_progress else None
-    try:
-        report = sync(paths, ws, progress)
-    except IngestBusy as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        if progress:
-            sys.stderr.write("\n")
+    with _progress("articles", enabled=not args.json) as progress:
+        try:
+            report = sync(paths, ws, progress)
+        except IngestBusy as exc:
+            raise UserError(str(exc)) from None
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -61,22 +60,25 @@ def cmd_ingest(args) -> int:
     return 1 if report.failed else 0
 
 
-def _progress_bar():
-    import time
+@contextmanager
+def _progress(unit: str, enabled: bool = True):
+    """A progress bar on stderr (when it is a terminal) for callbacks of the form progress(done, total)."""
+    from tqdm import tqdm
 
-    start = time.monotonic()
+    bar = None
 
     def show(done: int, total: int) -> None:
-        if total < 5:
-            return
-        elapsed = time.monotonic() - start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (total - done) / rate if rate else 0.0
-        filled = int(30 * done / total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} articles  {rate:.1f}/s  ETA {eta:.0f}s ")
-        sys.stderr.flush()
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=unit[:-1] if unit.endswith("s") else unit, file=sys.stderr,
+                       disable=not (enabled and sys.stderr.isatty()) or total < 5)
+        bar.update(done - bar.n)
 
-    return show
+    try:
+        yield show
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _filters(args):
@@ -127,11 +129,9 @@ def format_answer(answer) -> str:
 
 
 def cmd_status(args) -> int:
-    ws = _workspace(args)
-    status = ws.status()
-    from assistant.backends import backend_status
+    from assistant.service import Assistant
 
-    status.update(backend_status(ws.settings))
+    status = Assistant(_workspace(args)).status()
     if args.json:
         print(json.dumps(status, ensure_ascii=False))
     else:
@@ -141,7 +141,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from evals import bench
+    from bench import speed
+    from bench.scale import SCALE_SIZES
 
     settings = _settings(args)
     if args.limit is not None and args.limit < 1:
@@ -149,31 +150,108 @@ def cmd_bench(args) -> int:
     sizes: tuple[int, ...] = ()
     if args.scale or args.scale_sizes:
         try:
-            sizes = tuple(int(x) for x in args.scale_sizes.split(",")) if args.scale_sizes else bench.SCALE_SIZES
+            sizes = tuple(int(x) for x in args.scale_sizes.split(",")) if args.scale_sizes else SCALE_SIZES
         except ValueError:
             raise UserError("--scale-sizes takes comma-separated numbers, e.g. 1000,10000,100000.") from None
     plot = Path(args.plot) if args.plot else (Path(args.report).with_name("bench_scale.png") if args.report else Path("bench_scale.png"))
     try:
-        row = bench.run(Path(args.corpus), settings, args.limit, sizes, plot if sizes else None,
+        row = speed.run(Path(args.corpus), settings, args.limit, sizes, plot if sizes else None,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
-    except bench.BenchError as exc:
+    except speed.BenchError as exc:
         raise UserError(str(exc)) from None
     print(json.dumps(row, ensure_ascii=False))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(row, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if args.report:
         command = "delegations bench " + " ".join(sys.argv[2:])
-        Path(args.report).write_text(bench.markdown(row, command, plot if sizes else None), encoding="utf-8")
+        Path(args.report).write_text(speed.markdown(row, command, plot if sizes else None), encoding="utf-8")
     return 0
 
 
 def cmd_eval(args) -> int:
-    from evals.run import run_cli
+    from evals.cases import DEFAULT_CASES, NEWS_CASES, CaseError, load_cases
+    from evals.evaluate import compare, evaluate, evaluate_retrieval, format_retrieval, format_table
 
-    return run_cli(args, _workspace(args))
+    ws = _workspace(args)
+    if args.distractors:
+        _ingest_with_distractors(ws, Path(args.distractors))
+    try:
+        cases = load_cases(Path(args.cases) if args.cases else DEFAULT_CASES)
+        if args.distractors and not args.cases:
+            cases += load_cases(NEWS_CASES)
+    except CaseError as exc:
+        raise UserError(str(exc)) from None
+    if ws.manifest.counts()[0] == 0:
+        raise UserError(f"The index in {ws.settings.data_dir} is empty; run `delegations ingest` first.")
+    if args.retrieval_only:
+        from index.retrieve import Retriever
+
+        table = evaluate_retrieval(Retriever(ws), cases)
+        print(format_retrieval(table))
+        _write_eval(args, {"retrieval": table, "documents": ws.manifest.counts()[0]})
+        return 0
+    if args.backend == "naive":  # the reference pipeline, to see what the real one adds
+        from evals.naive import NaiveAssistant
+
+        subject = NaiveAssistant(ws)
+    else:
+        from assistant.service import Assistant
+
+        subject = Assistant(ws)
+    report = evaluate(subject, cases, args.backend, progress=sys.stderr.isatty())
+    report["backend"] = args.backend or ws.settings.llm.backend
+    report["documents"] = ws.manifest.counts()[0]
+    print(format_table(report))
+    if args.backend != "naive":
+        report["retrieval"] = evaluate_retrieval(subject.retriever, cases)
+        print()
+        print(format_retrieval(report["retrieval"]))
+    code = 0
+    if args.baseline:
+        try:
+            baseline = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"Cannot read the baseline {args.baseline}: {exc}") from None
+        # The baseline is a run of the sample cases: with the distractors' cases added, their figures compare.
+        compared = report.get("by_file", {}).get(DEFAULT_CASES.stem, report["metrics"])
+        report["comparison"] = compare(compared, baseline.get("metrics", baseline))
+        print(f"\nagainst the baseline ({DEFAULT_CASES.name if 'by_file' in report else 'all cases'}):")
+        for row in report["comparison"]:
+            flag = "  REGRESSED" if row["regressed"] else ""
+            print(f"{row['metric']:<20} {row['baseline']:>8} -> {row['current']:>8} ({row['delta']:+}){flag}")
+        code = 1 if any(r["regressed"] for r in report["comparison"]) else 0
+    _write_eval(args, report)
+    return code
+
+
+def _write_eval(args, report: dict) -> None:
+    """The JSON results and the Markdown report, where the command line asked for them."""
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.report:
+        from evals.report import write_report
+
+        write_report(report, Path(args.report))
+
+
+def _ingest_with_distractors(ws, distractors: Path) -> None:
+    """The sample corpus and the distractor articles in one index (incremental: a second run embeds nothing)."""
+    from index.sync import IngestBusy, sync
+
+    if not distractors.exists():
+        raise UserError(f"No distractor file at {distractors}.")
+    with _progress("articles") as progress:
+        try:
+            report = sync([ws.settings.corpus_dir, distractors], ws, progress)
+        except IngestBusy as exc:
+            raise UserError(str(exc)) from None
+    print(f"index: {report.documents} articles, {report.chunks} chunks ({report.added} added, {report.unchanged} unchanged)",
+          file=sys.stderr)
 
 
 def cmd_serve(args) -> int:
+    import logging
+
     from settings import SettingsError, load_settings
 
     overrides: dict = {"data_dir": args.data_dir}
@@ -186,19 +264,29 @@ def cmd_serve(args) -> int:
         raise UserError(str(exc)) from None
     if settings.server.root_path and not settings.server.root_path.startswith("/"):
         raise UserError(f"--root-path must start with /, not {settings.server.root_path!r}.")
-    import ui
+    from web.auth import parse_users
 
     try:
-        ui.parse_users(settings.server.ui_users)
+        parse_users(settings.server.ui_users)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
-    from index.sync import IngestBusy
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from assistant.service import Assistant
+    from index.sync import IngestBusy, sync
+    from index.workspace import Workspace
+    from web.server import serve
 
-    try:
-        ui.serve(settings)
-    except IngestBusy as exc:  # the first-start ingest found another ingest running
-        raise UserError(str(exc)) from None
+    assistant = Assistant(Workspace(settings))
+    if assistant.ws.manifest.counts()[0] == 0:  # a fresh install: the sample corpus, so there is something to ask
+        log = logging.getLogger("delegations.serve")
+        log.info("The index in %s is empty: ingesting %s first.", settings.data_dir, settings.corpus_dir)
+        try:
+            report = sync([settings.corpus_dir], assistant.ws)
+        except IngestBusy as exc:  # another ingest is filling it right now
+            raise UserError(str(exc)) from None
+        log.info("Ingested %d articles (%d chunks).", report.documents, report.chunks)
+    serve(settings, assistant)
     return 0
 
 
@@ -216,12 +304,12 @@ def _port_free(host: str, port: int) -> None:
 def cmd_hash_password(args) -> int:
     import getpass
 
-    import ui
+    from web.auth import hash_password
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
     if len(password) < 8:
         raise UserError("Choose a password of at least 8 characters.")
-    print(f"{args.user}:{ui.hash_password(password)}")
+    print(f"{args.user}:{hash_password(password)}")
     return 0
 
 
@@ -293,19 +381,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _environment_failure(exc: Exception) -> str:
+    """One line for the machine failing the command (a full disk, a read-only data dir), with what to do."""
     import errno
 
-    what = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-    where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) or "full" in what or "I/O error" in what
+    if isinstance(exc, OSError):
+        what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+    else:  # sqlite3.Error: SQLITE_FULL when the disk is full, SQLITE_IOERR when a write failed
+        what = str(exc)
+        code = getattr(exc, "sqlite_errorcode", None)
+        full = code is not None and (code & 0xFF) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
     hint = ("Is the disk full? Free space and run the command again: what was indexed before is kept."
             if full else "Check that the data dir exists, is writable and has free space.")
-    return f"{what[:1].upper()}{what[1:]}{where}. {hint}"
+    return f"{what[:1].upper()}{what[1:]}. {hint}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from assistant.generative import GenerationError
+    from assistant.llms import GenerationError
     from index.embedders import EmbedderError
     from index.store import StoreError
 

@@ -81,6 +81,7 @@ class LLMSettings(_Section):
     backend: Backend = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences), ollama, llamacpp (in-process GGUF) or openai (any OpenAI-compatible server).")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature for generative backends.")
     fallback_to_extractive: bool = Field(True, description="When the model is unreachable or its answer keeps no valid citation, answer extractively with a visible notice instead of failing.")
+    preflight_timeout_s: float = Field(5, gt=0, description="Seconds an Ollama or OpenAI-compatible server has to answer the quick check before a generation (done at most every 30 s while it succeeds), so a server that is down is reported at once instead of at request_timeout_s.")
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     llamacpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)

@@ -1,24 +1,18 @@
-"""The chat (Gradio) and the server that carries it beside the JSON API: `delegations serve`.
+"""The chat (Gradio): questions, answers with [n] markers linked to their passages, filters, status line.
 
-One FastAPI app: the chat at `/`, the API at `/api/*`, its docs at `/docs`. Everything an article says is
+A thin shell over the Assistant (web/server.py mounts it beside the API). Everything an article says is
 shown as text (escaped), never as markup: an article containing `<script>` shows those characters.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import logging
-import os
 import re
-import secrets
-from pathlib import Path
 
-from assistant.model import Citation
+from assistant.answer import MARKER
 from assistant.service import Assistant, QuestionError, Turn
 from index.retrieve import Filters
-from settings import Settings
 
 log = logging.getLogger("delegations.serve")
 
@@ -31,7 +25,6 @@ EXAMPLES = [
 BACKEND_NAMES = {"extractive": "extraktiv (zitiert Sätze, ohne Sprachmodell)", "ollama": "Ollama",
                  "llamacpp": "llama.cpp (lokal)", "openai": "OpenAI-kompatibler Server"}
 
-_MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
 
 # Marker links open their source in the panel instead of navigating (capture phase: before Gradio's handlers).
@@ -68,7 +61,7 @@ a.cite { text-decoration: none; font-weight: 600; }
 def answer_markdown(text: str) -> str:
     """Answer text for the chat: every character as written (HTML and Markdown escaped), markers as links."""
     out, last = [], 0
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         out.append(_literal(text[last:m.start()]))
         n = m.group(1)
         out.append(f'<a href="#quelle-{n}" class="cite" title="Quelle {n} anzeigen">[{n}]</a>')
@@ -128,8 +121,8 @@ def highlighted(passage: str, quotes: list[str]) -> str:
 
 
 def status_line(assistant: Assistant) -> str:
-    s = assistant.ws.status()
-    backend = assistant.ws.settings.llm.backend
+    s = assistant.status(check_backend=False)  # on every page load: no network probe
+    backend = s["backend"]
     newest = s.get("newest_article_date") or "–"
     return (f"**Korpus:** {s['documents']} Artikel · {s['chunks']} Abschnitte · neuester Artikel {newest} "
             f"&nbsp;|&nbsp; **Antworten:** {BACKEND_NAMES.get(backend, backend)}")
@@ -141,7 +134,7 @@ def build_chat(assistant: Assistant):
     import gradio as gr
 
     def articles():
-        return [(f"{r.title} ({r.date or 'ohne Datum'})", r.doc_id) for r in assistant.ws.manifest.all_docs()]
+        return [(f"{r.title} ({r.date or 'ohne Datum'})", r.doc_id) for r in assistant.articles()]
 
     def respond(message: str, chat: list, turns: list, date_from: str, date_to: str, docs: list):
         message = (message or "").strip()
@@ -155,19 +148,16 @@ def build_chat(assistant: Assistant):
         text = ""
         try:
             filters.where()
-            # The lock is shared with the API: one question at a time through the index. A plain Lock, since
-            # Gradio may resume this generator on another thread.
-            with assistant.lock:
-                for event in assistant.stream(message, history, filters):
-                    if event["type"] == "delta":
-                        text += event["text"]
-                        chat[-1] = {"role": "assistant", "content": answer_markdown(text)}
-                        yield chat, turns, gr.skip(), ""
-                    else:
-                        answer = event["answer"]
-                        chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
-                        turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
-                        yield chat, turns, sources_html(answer), ""
+            for event in assistant.stream(message, history, filters):
+                if event["type"] == "delta":
+                    text += event["text"]
+                    chat[-1] = {"role": "assistant", "content": answer_markdown(text)}
+                    yield chat, turns, gr.skip(), ""
+                else:
+                    answer = event["answer"]
+                    chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
+                    turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
+                    yield chat, turns, sources_html(answer), ""
         except (QuestionError, ValueError) as exc:
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ {exc}")}
             yield chat, turns, "", ""
@@ -205,92 +195,3 @@ def build_chat(assistant: Assistant):
         new.click(lambda: ([], [], "<p>Die zitierten Passagen erscheinen hier.</p>", ""), None, outputs)
         demo.load(lambda: (status_line(assistant), gr.Dropdown(choices=articles())), None, [status, docs])
     return demo
-
-
-# -- the server
-
-def hash_password(password: str, iterations: int = 600_000) -> str:
-    salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
-    return f"pbkdf2_sha256${iterations}${salt}${digest}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "pbkdf2_sha256":
-        return False
-    got = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations)).hex()
-    return hmac.compare_digest(got, digest)
-
-
-def parse_users(spec: str) -> dict[str, str]:
-    """'alice:pbkdf2_sha256$...,bob:...' -> {user: hash}; a malformed entry is a settings error."""
-    users = {}
-    for entry in filter(None, (e.strip() for e in spec.split(","))):
-        name, sep, stored = entry.partition(":")
-        if not sep or not name or stored.count("$") != 3:
-            raise ValueError(f"DELEGATIONS_UI_USERS entry {name or entry[:20]!r} is not user:hash "
-                             f"(make the hash with `delegations hash-password`).")
-        users[name] = stored
-    return users
-
-
-def create_app(settings: Settings, assistant: Assistant | None = None):
-    """The FastAPI app with the chat mounted at /; ingests the sample corpus first when the index is empty."""
-    import gradio as gr
-
-    from assistant.api import create_api
-    from assistant.backends import backend_status
-    from index.sync import sync
-    from index.workspace import Workspace
-
-    assistant = assistant or Assistant(Workspace(settings))
-    if assistant.ws.manifest.counts()[0] == 0:
-        corpus = settings.corpus_dir
-        log.warning("The index in %s is empty: ingesting %s first.", settings.data_dir, corpus)
-        report = sync([corpus], assistant.ws)
-        log.warning("Ingested %d articles (%d chunks).", report.documents, report.chunks)
-    users = parse_users(settings.server.ui_users)
-    app = create_api(assistant, backend_status, settings.server)
-
-    @app.get("/gradio.js", include_in_schema=False)
-    def web_component():
-        """Gradio's web-component loader, served from here (intranets cannot reach Gradio's CDN):
-        <script type="module" src="https://HOST/gradio.js"></script> <gradio-app src="https://HOST/"></gradio-app>"""
-        from fastapi.responses import FileResponse
-
-        return FileResponse(Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
-                            media_type="text/javascript")
-
-    auth = (lambda user, password: user in users and check_password(password, users[user])) if users else None
-    return gr.mount_gradio_app(app, build_chat(assistant), path="/", auth=auth,
-                               auth_message="Anmeldung für den Delegations-Assistenten",
-                               root_path=settings.server.root_path or None, head=HEAD, css=CSS,
-                               footer_links=["api"], ssr_mode=False)
-
-
-def serve(settings: Settings) -> None:
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet product does not phone home
-    server = settings.server
-    if not server.api_token and not server.ui_users:
-        log.warning("No DELEGATIONS_API_TOKEN and no DELEGATIONS_UI_USERS: anyone who can reach %s:%d can use it%s.",
-                    server.host, server.port, " (loopback only)" if _loopback(server.host) else "")
-    app = create_app(settings)
-    log.warning("Chat at http://%s:%d%s/ , API docs at /docs", server.host, server.port, server.root_path)
-    uvicorn.run(app, host=server.host, port=server.port, root_path=server.root_path, log_level="info")
-
-
-def _loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1")
-
-
-if __name__ == "__main__":
-    from settings import load_settings
-
-    serve(load_settings())

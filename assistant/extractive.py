@@ -1,21 +1,24 @@
 """The embedded default answerer: no language model, it quotes the sentences of the retrieved passages that
 answer the question, whole and in reading order, each with its citation marker, and nothing else.
 
-It refuses instead of quoting the "closest" text when no retrieved article contains what the question is
-about (a place, name or year it names) or when no sentence matches what is asked.
+It answers only from articles that mention what the question names (the Assistant has refused when none
+does), and refuses when no sentence matches what is asked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.model import REFUSAL, Citation
+from assistant.answer import Citation, Draft, refusal
+from assistant.answerer import Prepared, Turn
+from assistant.citations import sentences_with_markers
 from assistant.places import places_in
-from assistant.question import GENERIC, Question, Term, answer_type_present, concepts_of
+from assistant.question import GENERIC, Question, answer_type_present, concepts_of
 from index.retrieve import Passage
-from index.terms import content_stems, fold, stem_matches
+from index.terms import content_stems, matches_any
+from ingest.clean import fold
 from ingest.sentences import split_sentences
 
 MIN_SCORE = 1.5  # below this no sentence matches the question well enough to quote
@@ -32,45 +35,24 @@ class Candidate:
     score: float = 0.0
 
 
-@dataclass
-class Draft:
-    text: str
-    refused: bool
-    citations: list[Citation]
-
-
-@dataclass
-class Coverage:
-    doc_id: str
-    missing: list[Term]
-    carried_found: int
-
-
 class ExtractiveAnswerer:
-    name = "extractive"
+    def condense(self, question: str, history: list[Turn], lang: str) -> str:
+        return ""  # the rule-based standalone question is what it searches with
 
-    def __init__(self, article_text: Callable[[str], str]):
-        self.article_text = article_text  # doc_id -> the whole article, for checking what it mentions
+    def stream(self, p: Prepared) -> Iterator[str | Draft]:
+        draft = self.answer(p)
+        yield from sentences_with_markers(draft.text)
+        yield draft
 
-    def not_in_corpus(self, q: Question, passages: list[Passage]) -> Draft | None:
-        """The refusal when the retrieved articles do not hold what the question names (a place, name,
-        organisation or year absent from every one of them), else None. Decided from evidence, not from
-        similarity: the closest passage about Japan does not answer a question about Brazil."""
-        if not passages:
-            return refusal(q.lang)
-        return _refusal_without(self._coverages(q, passages), q)
-
-    def answer(self, q: Question, passages: list[Passage], previous_answer: str = "") -> Draft:
-        if not passages:
-            return refusal(q.lang)
-        coverage = self._coverages(q, passages)
-        absent = _refusal_without(coverage, q)
-        if absent:
-            return absent
-        usable = {doc for doc, c in coverage.items() if not c.missing}
+    def answer(self, p: Prepared) -> Draft:
+        q, passages = p.q, p.retrieval.passages
+        usable = p.evidence.usable
+        if not passages or not usable:
+            return p.evidence.refusal(q) or refusal(q.lang)
+        coverage = p.evidence.coverage
         best_carried = max(coverage[d].carried_found for d in usable)
         candidates = [c for c in _candidates(passages) if c.passage.doc_id in usable]
-        previous = {fold(s) for s in split_sentences(previous_answer)} if previous_answer else set()
+        previous = {fold(s) for s in split_sentences(p.previous_answer)} if p.previous_answer else set()
         stems_of = {id(c): set(content_stems(c.sentence)) for c in candidates}
         weights = _rarity(q.stems + q.carried_stems, list(stems_of.values()))
         for c in candidates:
@@ -83,7 +65,8 @@ class ExtractiveAnswerer:
         top = candidates[0]
         good = max(KEEP_RATIO * top.score, MIN_SCORE)
         chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= good]
-        for doc in usable - {c.passage.doc_id for c in chosen}:  # another article answers too: quote it as well
+        quoted = {c.passage.doc_id for c in chosen}
+        for doc in (d for d in usable if d not in quoted):  # another article answers too: quote it as well
             best = next((c for c in candidates if c.passage.doc_id == doc), None)
             if best and best.score >= good and best.rank < len(passages):
                 chosen.append(best)
@@ -93,27 +76,14 @@ class ExtractiveAnswerer:
                 chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
         return _compose(chosen, q.lang)
 
-    def _coverages(self, q: Question, passages: list[Passage]) -> dict[str, Coverage]:
-        return {doc: self._coverage(doc, q, passages) for doc in dict.fromkeys(p.doc_id for p in passages)}
-
-    def _coverage(self, doc_id: str, q: Question, passages: list[Passage]) -> Coverage:
-        title = next(p.title for p in passages if p.doc_id == doc_id)
-        date = next((p.date for p in passages if p.doc_id == doc_id and p.date), "") or ""
-        text = f"{title}\n{date}\n{self.article_text(doc_id)}"
-        stems = set(content_stems(text))
-        places = set(places_in(text))
-        missing = [t for t in q.critical if not t.found_in(stems, places, text)]
-        carried = sum(t.found_in(stems, places, text) for t in q.carried_critical)
-        return Coverage(doc_id, missing, carried)
-
     def _score(self, c: Candidate, stems: set[str], q: Question, previous: set[str], weights: dict[str, float]) -> float:
         critical = {t.stem for t in q.critical}  # these already chose the article; in a sentence they count less
         score = 0.0
         for s in dict.fromkeys(q.stems):
-            if _matches(s, stems):
+            if matches_any(s, stems):
                 score += (0.5 if s in critical else 1.5 if s == q.head else 1.0) * weights[s]
         for s in dict.fromkeys(q.carried_stems):
-            if _matches(s, stems):
+            if matches_any(s, stems):
                 score += 0.3 * weights[s]
         concepts = concepts_of(c.sentence)
         for concept in q.concepts & concepts:  # the relation asked about counts most: "begleitete", "headed"
@@ -125,7 +95,7 @@ class ExtractiveAnswerer:
         if len(c.sentence.split()) < 5:
             score -= 1.0  # headings and datelines rarely answer anything
         asked = q.stems + q.carried_stems
-        if sum(not _matches(t, set(asked)) for t in stems) < 2:
+        if sum(not matches_any(t, set(asked)) for t in stems) < 2:
             score -= 1.5  # a sentence that only repeats the question tells nothing new
         if q.wants_more and fold(c.sentence) in previous:
             score -= 2.5  # "who else": not the sentence already given
@@ -142,7 +112,7 @@ def _rarity(query_stems: list[str], sentences: list[set[str]]) -> dict[str, floa
     n = max(len(sentences), 1)
     weights = {}
     for s in query_stems:
-        df = sum(_matches(s, stems) for stems in sentences)
+        df = sum(matches_any(s, stems) for stems in sentences)
         weights[s] = 0.5 + (1 - df / n) if df else 1.0
     return weights
 
@@ -150,10 +120,6 @@ def _rarity(query_stems: list[str], sentences: list[set[str]]) -> dict[str, floa
 def _predecessor(c: Candidate, candidates: list[Candidate]) -> Candidate | None:
     want = (c.order[0], c.order[1] - 1)
     return next((o for o in candidates if o.passage.doc_id == c.passage.doc_id and o.order == want), None)
-
-
-def _matches(query_stem: str, stems: set[str]) -> bool:
-    return query_stem in stems or any(stem_matches(query_stem, t) for t in stems)
 
 
 def _candidates(passages: list[Passage]) -> list[Candidate]:
@@ -188,20 +154,3 @@ def _compose(chosen: list[Candidate], lang: str) -> Draft:
     if lang == "en":
         text = f"The articles say (quoted in German): {text}"
     return Draft(text, False, list(citations.values()))
-
-
-def _refusal_without(coverage: dict[str, Coverage], q: Question) -> Draft | None:
-    """The refusal naming what is missing when no article covers the question's critical terms, else None."""
-    if any(not c.missing for c in coverage.values()):
-        return None
-    best = min(coverage.values(), key=lambda c: len(c.missing))
-    return refusal(q.lang, missing=[t.word for t in best.missing])
-
-
-def refusal(lang: str, missing: list[str] | None = None) -> Draft:
-    text = REFUSAL[lang]
-    if missing:
-        names = ", ".join(missing)
-        text += (f" (Kein passender Artikel erwähnt {names}.)" if lang == "de"
-                 else f" (No matching article mentions {names}.)")
-    return Draft(text, True, [])

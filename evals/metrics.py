@@ -8,15 +8,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_MARKER = re.compile(r"\[(\d+)\]")
+from assistant.answer import marker_numbers
+from ingest.clean import fold
+
 
 
 def normalise(text: str) -> str:
     """Case, umlauts/ß, accents, punctuation and white space folded away: 'Höhepunkt' == 'hoehepunkt'."""
-    text = text.lower()
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(a, b)
-    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKD", fold(text))
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[^\w]+", " ", text)
     return " ".join(text.split())
@@ -65,7 +64,7 @@ def reciprocal_rank(contexts: list[dict], sources: list[str]) -> float:
 
 def citation_validity(answer: dict) -> float:
     """Share of markers in the answer that refer to a returned citation (1.0 when there are none)."""
-    markers = [int(n) for n in _MARKER.findall(answer["answer"])]
+    markers = marker_numbers(answer["answer"])
     if not markers:
         return 1.0
     known = {c["n"] for c in answer["citations"]}
@@ -96,12 +95,10 @@ def citation_precision(answer: dict, expect: list[list[str]], sources: list[str]
 
 
 def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    """The q-quantile (0..1), interpolated between neighbours (numpy's default); the eval and the bench both use it."""
+    import numpy as np
+
+    return float(np.percentile(values, q * 100)) if values else 0.0
 
 
 def mean(values: list[float]) -> float:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from assistant.model import Answer, Citation
+from assistant.answer import Answer, Citation
 from index.retrieve import Retriever
 from ingest.sentences import split_sentences
 

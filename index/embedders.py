@@ -99,18 +99,22 @@ def _ollama_embedding(settings: Settings) -> BaseEmbedding:
 
 
 def _explained(call, embedder):
+    """Failures of the Ollama embedding client as one line, told apart by exception type (the ollama client
+    raises ConnectionError when it cannot connect and ResponseError with the HTTP status otherwise)."""
+    import httpx
+
     try:
         return call()
     except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
         where = f"Ollama at {embedder.base_url}"
-        if "not found" in text.lower() and ("404" in text or "ResponseError" in text):
+        if getattr(exc, "status_code", None) == 404:
             raise EmbedderError(f"The embedding model {embedder.model_name} is not pulled on {where}; run `ollama pull {embedder.model_name}`.") from None
-        if "Connect" in text or "Connection refused" in text:
-            raise EmbedderError(f"{where} is not reachable for embeddings; start it or set OLLAMA_HOST.") from None
-        if "Timeout" in text or "timed out" in text:
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
             raise EmbedderError(f"{where} did not return embeddings in time.") from None
-        raise EmbedderError(f"{where} failed to embed: {text[:300]}") from None
+        if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+            raise EmbedderError(f"{where} is not reachable for embeddings; start it or set OLLAMA_HOST.") from None
+        said = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise EmbedderError(f"{where} failed to embed: {said[:300]}") from None
 
 
 def normalise_host(host: str) -> str:

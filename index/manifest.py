@@ -77,8 +77,8 @@ class Manifest:
     def forget_file(self, path: str) -> None:
         self.db.execute("DELETE FROM files WHERE path=?", (path,))
 
-    def files(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT path FROM files")]
+    def file_hashes(self) -> list[tuple[str, str]]:
+        return list(self.db.execute("SELECT path, raw_hash FROM files"))
 
     # -- docs
     def doc(self, doc_id: str) -> DocRecord | None:

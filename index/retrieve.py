@@ -15,8 +15,8 @@ Israel high for "Welche Delegationen reisten nach Israel?"; the article that has
 "Israel" should come first. `delegations eval --retrieval-only` reports hybrid next to dense-only and
 BM25-only.
 
-A question that names a year or month ("2019", "im November 2024") is searched twice, as asked and
-restricted to articles published then; the two searches' scores add up, so passages from then rise;
+A question that names a year or month ("2019", "im November 2024": the `period` the question analysis
+found) is searched twice, as asked and restricted to articles published then; the two searches' scores add up, so passages from then rise;
 passages from then, or that mention that year, are preferred, and the others are dropped when any such
 passage was found.
 """
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 from index.keywords import KeywordIndex
 from index.store import StoredChunk
 from index.workspace import Workspace
-from ingest.dates import date_named
 from ingest.model import PubDate
 
 METHODS = ("hybrid", "dense", "keyword")
@@ -126,14 +125,15 @@ class Retriever:
         return self._keywords
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-                 method: str = "hybrid") -> Retrieval:
+                 method: str = "hybrid", period: PubDate | None = None) -> Retrieval:
+        """The top_k passages for the question text; `period`: the month or year it names, if any."""
         if method not in METHODS:
             raise ValueError(f"Unknown retrieval method {method!r}; choose one of {', '.join(METHODS)}.")
         start = time.perf_counter()
         k = top_k or self.cfg.top_k
         n = max(self.cfg.candidates, k)
         filters = filters or Filters()
-        named = date_named(question)
+        named = period
         scopes = [filters] + ([filters.within(named)] if named else [])
         rows: dict[str, StoredChunk] = {}
         runs: list[tuple[float, list[tuple[str, float]]]] = []  # (weight, [(chunk id, score), best first])

@@ -1,4 +1,5 @@
-"""Chunks in Chroma: embedded under the data dir, or on a Chroma server. The one module that imports chromadb.
+"""Chunks in Chroma: embedded under the data dir, or on a Chroma server. The product's one module that
+imports chromadb (the benchmark's naive reference pipeline opens a Chroma of its own).
 
 Chroma never embeds anything itself here: every add and query carries our own vectors, and the collection
 is given our embedder as its embedding function, so Chroma's default (which downloads a model) never runs.
@@ -42,7 +43,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _embedding_function(embed_model, name: str):
+def embedding_function(embed_model, name: str):
     from chromadb.api.types import EmbeddingFunction
 
     class OurEmbeddings(EmbeddingFunction):
@@ -66,7 +67,7 @@ def _embedding_function(embed_model, name: str):
 
         @staticmethod
         def build_from_config(config: dict[str, Any]):
-            return _embedding_function(embed_model, config.get("embedder", name))
+            return embedding_function(embed_model, config.get("embedder", name))
 
         def is_legacy(self) -> bool:
             return False
@@ -104,7 +105,7 @@ class ChunkStore:
             self.collection = self._client.get_or_create_collection(
                 collection,
                 metadata={"hnsw:space": "cosine", "embedder": embedder_name},
-                embedding_function=_embedding_function(embed_model, embedder_name),
+                embedding_function=embedding_function(embed_model, embedder_name),
             )
         except StoreError:
             raise
@@ -135,14 +136,6 @@ class ChunkStore:
 
     def count(self) -> int:
         return self._guard("count chunks in", self.collection.count)
-
-    def replace_doc(self, doc_id: str, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
-        """Swap an article's chunks for new ones (delete first: a shorter new version leaves no orphans)."""
-        self.delete_doc(doc_id)
-        if chunks:
-            self._guard("write to", self.collection.upsert,
-                        ids=[c.chunk_id for c in chunks], documents=[c.text for c in chunks],
-                        metadatas=[chunk_metadata(c) for c in chunks], embeddings=embeddings)
 
     def replace_docs(self, docs: list[tuple[str, list[Chunk], bool]], embeddings: list[list[float]]) -> None:
         """Several articles at once, as (doc_id, chunks, was_indexed_before), their embeddings in order:

@@ -13,6 +13,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
+from ingest.clean import fold
+
 WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN) | frozenset(
@@ -24,14 +26,6 @@ STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN) | frozenset(
 
 _de = Stemmer.Stemmer("german")
 _en = Stemmer.Stemmer("english")
-
-
-def fold(text: str) -> str:
-    """Lowercase with umlauts and ß spelled out, as matching compares them."""
-    text = text.lower()
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("é", "e"), ("è", "e")):
-        text = text.replace(a, b)
-    return text
 
 
 @lru_cache(maxsize=200_000)
@@ -61,9 +55,17 @@ def content_stems(text: str) -> list[str]:
     return out
 
 
-def stem_matches(query_stem: str, text_stem: str) -> bool:
-    """Same stem, or one is a compound part (>= 4 letters) at the start or end of the other."""
-    if query_stem == text_stem:
-        return True
-    short, long = sorted((query_stem, text_stem), key=len)
-    return len(short) >= 4 and (long.startswith(short) or long.endswith(short))
+def part_of(part: str, word: str) -> bool:
+    """The stem `part` is the stem `word`, or (four letters or more) its start or end: a compound's part
+    ("japan" of "japanreis", "delegation" of "wirtschaftsdelegation")."""
+    return part == word or len(part) >= 4 and len(word) > len(part) and (word.startswith(part) or word.endswith(part))
+
+
+def stem_matches(a: str, b: str) -> bool:
+    """Same stem, or either is a compound part of the other."""
+    return part_of(a, b) or part_of(b, a)
+
+
+def matches_any(query_stem: str, stems: set[str]) -> bool:
+    """The stem, or a compound it is part of or that is part of it, is among stems."""
+    return query_stem in stems or any(stem_matches(query_stem, t) for t in stems)

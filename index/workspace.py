@@ -1,4 +1,5 @@
-"""The index as one object: manifest, Chroma store and embedder for a data dir, each opened on first use."""
+"""The index as one object: manifest, Chroma store and embedder for a data dir, each opened on first use
+(or handed in already open, as the benchmark and tests do to share one loaded embedder or index)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from settings import Settings
 
 
 class Workspace:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, manifest: Manifest | None = None, store: ChunkStore | None = None,
+                 embed_model=None):
         self.settings = settings
+        for name, part in (("manifest", manifest), ("store", store), ("embed_model", embed_model)):
+            if part is not None:
+                self.__dict__[name] = part  # what cached_property would hold once opened
+
+    def with_settings(self, settings: Settings) -> Workspace:
+        """Other settings (a backend, a timeout) over the same opened index and embedder."""
+        opened = {k: self.__dict__[k] for k in ("manifest", "store", "embed_model") if k in self.__dict__}
+        return Workspace(settings, **opened)
 
     @cached_property
     def manifest(self) -> Manifest:

@@ -22,6 +22,14 @@ _CREDIT_INLINE = re.compile(r"\b(?:FOTOS?|BILDER?|PHOTOS?)\s*:\s*[A-ZÄÖÜ0-9][
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def fold(text: str) -> str:
+    """Lowercase with umlauts and ß spelled out (and é, è plain), as matching and ids compare words."""
+    text = text.lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("é", "e"), ("è", "e")):
+        text = text.replace(a, b)
+    return text
+
+
 def normalise(text: str) -> str:
     """Unicode NFC, one kind of line break, visible spaces only."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def content_hash(text: str) -> str:
@@ -67,12 +67,6 @@ class Chunk:
 class Failure:
     path: str
     error: str  # one sentence a user can act on
-
-
-@dataclass
-class LoadResult:
-    articles: list[Article] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
 
 
 def indexed_text(title: str, date_iso: str, text: str) -> str:

@@ -6,12 +6,15 @@ can list it and carry on with the good files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.clean import clean_text, strip_page_furniture
+from ingest.clean import clean_text, fold, strip_page_furniture
 from ingest.dates import find_publication_date, parse_date
 from ingest.html import extract_html
 from ingest.model import Article, Failure
@@ -24,10 +27,8 @@ class IngestError(Exception):
 
 
 def slug(value: str) -> str:
-    value = value.lower()
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        value = value.replace(a, b)
-    return re.sub(r"[^a-z0-9]+", "-", value).strip("-") or "article"
+    """An id from a name: folded, every run of other characters one hyphen ("Leipzig–Japan.txt" -> leipzig-japan)."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(value)).strip("-") or "article"
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
@@ -179,19 +180,79 @@ def read_file(path: Path, data: bytes) -> tuple[list[Article], list[Failure]]:
     return [_text_article(path, text, doc_id)], []
 
 
-def load(paths: list[Path]) -> tuple[list[Article], list[Failure]]:
-    """All articles under paths, and every failure (one line each)."""
+@dataclass
+class Limits:
+    """What a file or an article may be before it is refused unread (the ingest settings)."""
+
+    max_file_mb: float = 64
+    max_article_chars: int = 500_000
+
+
+@dataclass
+class Source:
+    """One file under the ingested paths, read into articles."""
+
+    path: Path
+    fingerprint: str  # hash of its bytes (and the salt): a file whose fingerprint is known is not parsed again
+    articles: list[Article] | None  # None: skipped, `unchanged` knew the fingerprint
+    failures: list[Failure] = field(default_factory=list)  # its bad parts (JSONL lines, over-long articles)
+
+
+def sources(paths: list[Path], limits: Limits | None = None, salt: bytes = b"",
+            unchanged: Callable[[Path, str], bool] | None = None) -> Iterator[Source | Failure]:
+    """Each article file under paths, read, in order; a Failure for each path or file that cannot be used.
+    `unchanged(path, fingerprint)` true: the file is not parsed (its articles are indexed as they are)."""
+    limits = limits or Limits()
     files, failures = discover(paths)
-    articles: list[Article] = []
+    yield from failures
     for path in files:
         try:
-            got, bad = read_file(path, path.read_bytes())
-        except IngestError as exc:
-            failures.append(Failure(str(path), str(exc)))
-            continue
+            too_big = _too_big(path, path.stat().st_size, limits)
+            if too_big:
+                yield Failure(str(path), too_big)
+                continue
+            data = path.read_bytes()
         except OSError as exc:
-            failures.append(Failure(str(path), f"Cannot read the file: {exc.strerror or exc}."))
+            yield Failure(str(path), f"Cannot read the file: {exc.strerror or exc}.")
             continue
-        articles.extend(got)
-        failures.extend(bad)
+        fingerprint = hashlib.sha256(data + salt).hexdigest()[:24]
+        if unchanged and unchanged(path, fingerprint):
+            yield Source(path, fingerprint, None)
+            continue
+        try:
+            articles, bad = read_file(path, data)
+        except IngestError as exc:
+            yield Failure(str(path), str(exc))
+            continue
+        kept = []
+        for article in articles:
+            if len(article.text) > limits.max_article_chars:
+                where = f"{path}:{article.doc_id}" if path.suffix.lower() == ".jsonl" else str(path)
+                bad.append(Failure(where, f"The article is {len(article.text):,} characters long; the limit is "
+                                          f"{limits.max_article_chars:,} (ingest.max_article_chars)."))
+            else:
+                kept.append(article)
+        yield Source(path, fingerprint, kept, bad)
+
+
+def _too_big(path: Path, size: int, limits: Limits) -> str | None:
+    """Why a file is refused before it is read: over max_file_mb, or a one-article text file too long to be one."""
+    if size > limits.max_file_mb * 1_000_000:
+        return f"The file is {size / 1_000_000:,.1f} MB; the limit is {limits.max_file_mb:g} MB (ingest.max_file_mb); not read."
+    if path.suffix.lower() in (".txt", ".md", ".markdown") and size > 4 * limits.max_article_chars:
+        return (f"The file is {size / 1_000_000:,.1f} MB, more text than one article can hold (ingest.max_article_chars: "
+                f"{limits.max_article_chars:,} characters); not read.")
+    return None
+
+
+def load(paths: list[Path], limits: Limits | None = None) -> tuple[list[Article], list[Failure]]:
+    """All articles under paths, and every failure (one line each)."""
+    articles: list[Article] = []
+    failures: list[Failure] = []
+    for item in sources(paths, limits):
+        if isinstance(item, Failure):
+            failures.append(item)
+        else:
+            articles.extend(item.articles or [])
+            failures.extend(item.failures)
     return articles, failures

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.dates import MONTHS
+
 # Lowercased, without the period. Single letters are handled as initials.
 ABBREVIATIONS = frozenset(
     """
@@ -18,10 +20,6 @@ ABBREVIATIONS = frozenset(
     nr orig pkt pl prof rd rel sen sog sr st std str tab tel tsd usw verf vgl vs zb zit zzgl
     jan feb mär apr jun jul aug sep sept okt nov dez
     """.split()
-)
-MONTHS = frozenset(
-    "januar jänner februar märz april mai juni juli august september oktober november dezember "
-    "january february march may june july october december".split()
 )
 
 _CANDIDATE = re.compile(r"[.!?…]+[\"“”»«'’)\]]*(?=\s)|\n")

@@ -41,6 +41,56 @@ def write_trips(path: Path, n: int = 60) -> Path:
     return path
 
 
+class ScriptedLLM:
+    """The one fake language model of the tests, in the shape of a llama-index LLM (`chat`, `stream_chat`).
+    Replies come in the order they were enqueued; a reply may be a function of the messages it was sent.
+    Every conversation it was sent is recorded in `history` as (role, text) pairs."""
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.history: list[list[tuple[str, str]]] = []
+
+    def enqueue(self, *replies) -> "ScriptedLLM":
+        self.replies.extend(replies)
+        return self
+
+    def _reply(self, messages) -> str:
+        sent = [(str(getattr(m.role, "value", m.role)), m.content) for m in messages]
+        self.history.append(sent)
+        reply = self.replies.pop(0)
+        return reply(sent) if callable(reply) else reply
+
+    def chat(self, messages):
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        return ChatResponse(message=ChatMessage(role="assistant", content=self._reply(messages)))
+
+    def stream_chat(self, messages):
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        text = self._reply(messages)
+        for i in range(0, len(text), 7):
+            yield ChatResponse(message=ChatMessage(role="assistant", content=text[: i + 7]), delta=text[i:i + 7])
+
+
+def scripted_assistant(ws, llm: ScriptedLLM, backend: str = "ollama", fallback: bool = True):
+    """An Assistant over ws whose `backend` is answered by the scripted model (with the extractive fallback)."""
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.generated import LLMAnswerer
+    from assistant.llms import Model
+    from assistant.service import Assistant
+
+    answerer = LLMAnswerer(Model(llm, "the scripted model"), ExtractiveAnswerer() if fallback else None)
+    return Assistant(ws, answerers={backend: answerer})
+
+
+def with_settings(ws, env=None, **overrides):
+    """The workspace's opened index under other settings (a backend's address, a timeout)."""
+    from settings import load_settings
+
+    return ws.with_settings(load_settings(env=env or {}, data_dir=str(ws.settings.data_dir), **overrides))
+
+
 def make_workspace(data_dir: Path, **overrides):
     from index.workspace import Workspace
     from settings import load_settings

@@ -13,11 +13,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="module")
 def client(assistant):
-    import ui
+    from web.server import create_app
 
     settings = assistant.ws.settings.model_copy(deep=True)
     settings.server.api_token = TOKEN
-    with TestClient(ui.create_app(settings, assistant)) as c:
+    with TestClient(create_app(settings, assistant)) as c:
         yield c
 
 
@@ -101,13 +101,13 @@ def test_chat_page_and_openapi_docs_are_served(client):
 
 
 def test_password_hashes_check_and_malformed_user_lists_are_refused():
-    import ui
+    from web.auth import check_password, hash_password, parse_users
 
-    stored = ui.hash_password("correct horse", iterations=1000)
-    assert ui.check_password("correct horse", stored) and not ui.check_password("wrong", stored)
-    assert ui.parse_users(f"alice:{stored}") == {"alice": stored}
+    stored = hash_password("correct horse", iterations=1000)
+    assert check_password("correct horse", stored) and not check_password("wrong", stored)
+    assert parse_users(f"alice:{stored}") == {"alice": stored}
     with pytest.raises(ValueError, match="hash-password"):
-        ui.parse_users("alice:plaintext")
+        parse_users("alice:plaintext")
 
 
 def test_article_text_is_escaped_in_chat_and_sources():
@@ -123,23 +123,54 @@ def test_article_text_is_escaped_in_chat_and_sources():
 
 
 def test_behind_a_reverse_proxy_sub_path(assistant):
-    import ui
+    from web.server import create_app
 
     settings = assistant.ws.settings.model_copy(deep=True)
     settings.server.root_path = "/assistent"
-    with TestClient(ui.create_app(settings, assistant), root_path="/assistent") as c:
+    with TestClient(create_app(settings, assistant), root_path="/assistent") as c:
         assert c.get("/api/health").status_code == 200
         assert c.get("/openapi.json").json()["servers"][0]["url"] == "/assistent"
         assert c.get("/").status_code == 200
 
 
 def test_cors_allowlist_admits_only_listed_origins(assistant):
-    import ui
+    from web.server import create_app
 
     settings = assistant.ws.settings.model_copy(deep=True)
     settings.server.cors_origins = ["https://intranet.example.org"]
-    with TestClient(ui.create_app(settings, assistant)) as c:
+    with TestClient(create_app(settings, assistant)) as c:
         ok = c.options("/api/ask", headers={"Origin": "https://intranet.example.org", "Access-Control-Request-Method": "POST"})
         assert ok.headers.get("access-control-allow-origin") == "https://intranet.example.org"
         other = c.options("/api/ask", headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"})
         assert other.headers.get("access-control-allow-origin") != "https://evil.example.com"
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_admits_again_when_it_drains():
+    """Two questions held inside the assistant fill a queue of two: the third is turned away at once."""
+    import threading
+
+    from settings import ServerSettings
+    from web.api import create_api
+
+    inside, release = threading.Semaphore(0), threading.Event()
+
+    class HeldAssistant:
+        def answer(self, *args):
+            inside.release()
+            release.wait(timeout=30)
+            from assistant.answer import Answer
+
+            return Answer("q", "Antwort [1].", False, "extractive", [], [], {})
+
+    api = TestClient(create_api(HeldAssistant(), ServerSettings(max_pending=2)))
+    held = [threading.Thread(target=api.post, args=("/api/ask",), kwargs={"json": {"question": "Wer?"}}) for _ in range(2)]
+    for thread in held:
+        thread.start()
+    assert inside.acquire(timeout=30) and inside.acquire(timeout=30)  # both are being answered
+    turned_away = api.post("/api/ask", json={"question": "Wer?"})
+    assert turned_away.status_code == 503 and turned_away.headers["retry-after"] == "2"
+    assert "try again" in turned_away.json()["detail"]
+    release.set()
+    for thread in held:
+        thread.join(timeout=30)
+    assert api.post("/api/ask", json={"question": "Wer?"}).status_code == 200

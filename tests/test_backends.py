@@ -1,16 +1,14 @@
 """The generative backends behind one interface: an OpenAI-compatible server (recorded vLLM exchanges,
-replayed on loopback), scripted fake LLMs through the whole assistant (one cites [7] of 3 passages, one cites
-nothing, one refuses, one writes the follow-up question), and llama.cpp in-process with the Gemma smoke model."""
+replayed on loopback), the scripted fake model through the whole assistant (citing [7] of 3 passages,
+citing nothing, refusing, writing the follow-up question), and llama.cpp in-process with the Gemma smoke model."""
 
 import importlib.util
 import json
-from dataclasses import dataclass, field
 
 import pytest
 
-from assistant.generative import LLMGenerator
 from assistant.service import Assistant, Turn
-from index.workspace import Workspace
+from conftest import ScriptedLLM, scripted_assistant, with_settings
 from settings import load_settings
 
 JAPAN = "Wer leitete die Wirtschaftsdelegation nach Japan?"
@@ -19,10 +17,7 @@ OPENAI_OK = {("GET", "/v1/models"): (200, "openai_models.json"), ("POST", "/v1/c
 
 
 def _assistant(sample_ws, env=None, **llm) -> Assistant:
-    settings = load_settings(env=env or {}, data_dir=str(sample_ws.settings.data_dir), llm=llm)
-    ws = Workspace(settings)
-    ws.__dict__.update(store=sample_ws.store, manifest=sample_ws.manifest, embed_model=sample_ws.embed_model)
-    return Assistant(ws)
+    return Assistant(with_settings(sample_ws, env, llm=llm))
 
 
 # --- OpenAI-compatible server --------------------------------------------------------------------------
@@ -56,12 +51,12 @@ def test_openai_compatible_streaming_over_sse(replay, sample_ws):
     ({("GET", "/v1/models"): (401, "openai_model_missing.json")}, "refused the API key"),
 ])
 def test_openai_compatible_server_problems_are_one_line(replay, routes, expected):
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     url, _ = replay(routes)
     env = {"DELEGATIONS_OPENAI_BASE_URL": f"{url}/v1", "DELEGATIONS_OPENAI_MODEL": "gpt-4o"}
     with pytest.raises(GenerationError, match=expected):
-        make_generator("openai", load_settings(env=env)).generate("Wer?", [], "de")
+        make_model("openai", load_settings(env=env)).chat([("user", "Wer?")])
 
 
 @pytest.mark.parametrize("chat, expected", [
@@ -89,35 +84,9 @@ def test_openai_compatible_server_down_falls_back_with_a_notice(sample_ws):
 
 # --- scripted fake LLMs through the assistant ----------------------------------------------------------
 
-@dataclass
-class ScriptedLLM:
-    """Answers with its script in order and records every prompt it was sent."""
-
-    replies: list[str]
-    prompts: list[list[tuple[str, str]]] = field(default_factory=list)
-
-    def _reply(self, messages):
-        from llama_index.core.llms import ChatMessage, ChatResponse
-
-        self.prompts.append([(str(getattr(m.role, "value", m.role)), m.content) for m in messages])
-        return ChatResponse(message=ChatMessage(role="assistant", content=self.replies.pop(0)))
-
-    def chat(self, messages):
-        return self._reply(messages)
-
-    def stream_chat(self, messages):
-        from llama_index.core.llms import ChatMessage, ChatResponse
-
-        text = self._reply(messages).message.content
-        for i in range(0, len(text), 7):
-            yield ChatResponse(message=ChatMessage(role="assistant", content=text[: i + 7]), delta=text[i:i + 7])
-
-
-def _scripted(sample_ws, *replies, fallback=True, top_k=3):
-    assistant = _assistant(sample_ws, fallback_to_extractive=fallback)
-    llm = ScriptedLLM(list(replies))
-    assistant._generators["ollama"] = LLMGenerator(llm, "the scripted model")
-    return assistant, llm
+def _scripted(sample_ws, *replies, fallback=True):
+    llm = ScriptedLLM(*replies)
+    return scripted_assistant(sample_ws, llm, fallback=fallback), llm
 
 
 def test_fake_citing_seven_of_three_passages_never_shows_seven(sample_ws):
@@ -129,7 +98,7 @@ def test_fake_citing_seven_of_three_passages_never_shows_seven(sample_ws):
     assert answer.citations[0].passage.doc_id == "leipzig-japan" and answer.citations[0].quotes == ["Sie besuchte Tokio."]
     events = list(assistant.stream(JAPAN, backend="ollama", top_k=3))
     assert not any("[7]" in e.get("text", "") for e in events) and "[7]" not in events[-1]["answer"]["answer"]
-    system, user = llm.prompts[0]
+    system, user = llm.history[0]
     assert system[0] == "system" and "[3]" in user[1] and "[4]" not in user[1] and JAPAN in user[1]
 
 
@@ -154,7 +123,7 @@ def test_fake_refusal_is_marked(sample_ws):
 def test_the_model_is_not_asked_what_the_articles_cannot_say(sample_ws):
     assistant, llm = _scripted(sample_ws, "Die Delegation reiste nach Peru [1].")
     answer = assistant.answer("Welche Delegation reiste nach Peru?", backend="ollama")
-    assert answer.refused and answer.generation == "not_in_corpus" and llm.prompts == []
+    assert answer.refused and answer.generation == "not_in_corpus" and llm.history == []
 
 
 def test_follow_up_is_condensed_by_the_model_with_the_condense_prompt(sample_ws):
@@ -162,11 +131,11 @@ def test_follow_up_is_condensed_by_the_model_with_the_condense_prompt(sample_ws)
                                "Die Delegation kehrte im November 2019 zurück [1].")
     history = [Turn("user", JAPAN), Turn("assistant", "Uwe Albrecht leitete sie [1].")]
     answer = assistant.answer("Wann war das?", history=history, backend="ollama")
-    condense_prompt = llm.prompts[0][0][1]
+    condense_prompt = llm.history[0][0][1]
     assert "Folgefrage: Wann war das?" in condense_prompt and "Assistent: Uwe Albrecht leitete sie [1]." in condense_prompt
     assert answer.standalone_question == "Wann reiste die Leipziger Wirtschaftsdelegation unter Uwe Albrecht nach Japan?"
     assert answer.contexts[0].doc_id == "leipzig-japan"
-    assert "Wann reiste die Leipziger" in llm.prompts[1][1][1]  # the answer prompt asks the standalone question
+    assert "Wann reiste die Leipziger" in llm.history[1][1][1]  # the answer prompt asks the standalone question
 
 
 # --- llama.cpp in-process ------------------------------------------------------------------------------
@@ -204,10 +173,10 @@ def test_llamacpp_with_the_gemma_smoke_model_end_to_end(tmp_path, sample_ws):
 
 @needs_llamacpp
 def test_llamacpp_bad_settings_are_one_line(tmp_path):
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     missing = load_settings(env={"DELEGATIONS_LLAMACPP_MODEL": str(tmp_path / "nope.gguf")})
     with pytest.raises(GenerationError, match="nope.gguf does not exist"):
-        make_generator("llamacpp", missing)
+        make_model("llamacpp", missing)
     with pytest.raises(GenerationError, match="Unknown chat format 'gemma9'"):
-        make_generator("llamacpp", load_settings(env={}, llm={"llamacpp": {"chat_format": "gemma9"}}))
+        make_model("llamacpp", load_settings(env={}, llm={"llamacpp": {"chat_format": "gemma9"}}))

@@ -76,19 +76,20 @@ def test_a_folder_of_bad_files_beside_good_articles(tmp_path):
 def test_a_file_that_vanishes_mid_run_is_one_failure(tmp_path, monkeypatch):
     """Deleted after the folder was listed and before it was read, as when a sync job removes it."""
     import index.sync as sync_module
+    import ingest.readers as readers
 
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "bleibt.txt").write_text("Reise\n\nDie Delegation reiste nach Japan.", encoding="utf-8")
     (folder / "weg.txt").write_text("Weg\n\nDie Delegation reiste nach Peru.", encoding="utf-8")
-    listed = sync_module.discover
+    listed = readers.discover
 
     def discover_then_delete(paths):
         found = listed(paths)
         (folder / "weg.txt").unlink()
         return found
 
-    monkeypatch.setattr(sync_module, "discover", discover_then_delete)
+    monkeypatch.setattr(readers, "discover", discover_then_delete)
     report = sync_module.sync([folder], make_workspace(tmp_path / "data"))
     assert report.documents == 1 and [os.path.basename(f.path) for f in report.failed] == ["weg.txt"]
     assert report.failed[0].error.startswith("Cannot read the file: No such file")
@@ -126,17 +127,18 @@ LOSE_PERMISSION = """
 import os, sys
 from pathlib import Path
 import index.sync as sync_module
+import ingest.readers as readers
 from conftest import make_workspace
 
 folder, data = Path(sys.argv[1]), Path(sys.argv[2])
-listed = sync_module.discover
+listed = readers.discover
 
 def discover_then_lock(paths):
     found = listed(paths)
     os.chmod(folder / "gesperrt.txt", 0)  # listed while readable, unreadable when its turn comes
     return found
 
-sync_module.discover = discover_then_lock
+readers.discover = discover_then_lock
 report = sync_module.sync([folder], make_workspace(data))
 print(report.documents, *[f"{os.path.basename(f.path)}|{f.error}" for f in report.failed], sep="\\n")
 """

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SAMPLE
-from evals import bench
+from bench import speed as bench
 from settings import load_settings
 
 

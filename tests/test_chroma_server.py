@@ -32,8 +32,8 @@ def test_chroma_server_going_away_mid_service_and_coming_back(tmp_path):
     again on the same address: the same assistant answers, nothing restarted."""
     from fastapi.testclient import TestClient
 
-    from assistant.api import create_api
     from assistant.service import Assistant
+    from web.api import create_api
     from index.store import StoreError
 
     port, path = _free_port(), tmp_path / "chroma"
@@ -42,7 +42,7 @@ def test_chroma_server_going_away_mid_service_and_coming_back(tmp_path):
         ws = make_workspace(tmp_path / "data", chroma={"url": f"http://127.0.0.1:{port}", "collection": "away"})
         sync([SAMPLE], ws)
         assistant = Assistant(ws)
-        api = TestClient(create_api(assistant, lambda settings: {"backend": "extractive", "backend_reachable": True}))
+        api = TestClient(create_api(assistant, ws.settings.server))
         question = {"question": "Wer leitete die Wirtschaftsdelegation nach Japan?"}
         assert api.post("/api/ask", json=question).status_code == 200
 

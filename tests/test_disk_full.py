@@ -2,7 +2,6 @@
 before is lost, and the same command completes once there is space again."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from evals import metrics as m
-from evals.run import DEFAULT_CASES, compare, evaluate, load_cases
+from evals.cases import DEFAULT_CASES, load_cases
+from evals.evaluate import compare, evaluate
 
 BASELINE = Path(__file__).resolve().parent.parent / "evals" / "baseline.json"
 

@@ -1,10 +1,9 @@
-"""Prompting and citation enforcement with a scripted fake LLM that records what it was asked."""
-
-from dataclasses import dataclass, field
+"""Prompting and citation enforcement with the scripted fake model, which records what it was asked."""
 
 import pytest
 
-from assistant.generative import enforce_citations
+from assistant.citations import enforce_citations
+from conftest import ScriptedLLM
 from index.retrieve import Passage
 from prompts import PromptError, render, variables
 
@@ -13,20 +12,6 @@ PASSAGES = [
     Passage("b#0", "b", "USA", "2024-12", "b.txt", "Kai Wegner reiste nach New York und Boston.", 0.8),
     Passage("c#0", "c", "Israel", "2019-08", "c.txt", "Westhagemann traf 70 Vertreter in Tel Aviv.", 0.7),
 ]
-
-
-@dataclass
-class ScriptedLLM:
-    replies: list[str]
-    prompts: list[str] = field(default_factory=list)
-
-    def chat(self, messages):
-        self.prompts.append("\n".join(m.content for m in messages))
-
-        class Reply:
-            class message:
-                content = self.replies.pop(0)
-        return Reply
 
 
 def test_prompts_render_with_exactly_their_variables():
@@ -39,11 +24,13 @@ def test_prompts_render_with_exactly_their_variables():
 
 
 def test_generator_sends_numbered_passages_and_the_question():
-    from assistant.generative import LLMGenerator
+    from assistant.generated import messages
+    from assistant.llms import Model
 
-    llm = ScriptedLLM(["Uwe Albrecht leitete die Reise [1]."])
-    LLMGenerator(llm, "fake").generate("Wer leitete die Reise?", PASSAGES, "de")
-    assert "[1] Japanreise" in llm.prompts[0] and "[3] Israel" in llm.prompts[0] and "Wer leitete die Reise?" in llm.prompts[0]
+    llm = ScriptedLLM("Uwe Albrecht leitete die Reise [1].")
+    assert Model(llm, "fake").chat(messages("Wer leitete die Reise?", PASSAGES, "de")) == "Uwe Albrecht leitete die Reise [1]."
+    sent = "\n".join(text for _, text in llm.history[0])
+    assert "[1] Japanreise" in sent and "[3] Israel" in sent and "Wer leitete die Reise?" in sent
 
 
 def test_citation_to_a_missing_passage_is_removed():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, make_workspace
+from conftest import ROOT, make_workspace, with_settings
 from settings import load_settings
 
 OK = {("GET", "/api/tags"): (200, "ollama_tags.json"), ("POST", "/api/show"): (200, "ollama_show.json"),
@@ -21,12 +21,8 @@ JAPAN = "Wer leitete die Wirtschaftsdelegation nach Japan?"
 def _assistant(sample_ws, env, **llm):
     """An assistant over the sample index whose settings point at the replayed Ollama."""
     from assistant.service import Assistant
-    from index.workspace import Workspace
 
-    settings = load_settings(env=env, data_dir=str(sample_ws.settings.data_dir), llm=llm)
-    ws = Workspace(settings)
-    ws.__dict__.update(store=sample_ws.store, manifest=sample_ws.manifest, embed_model=sample_ws.embed_model)
-    return Assistant(ws)
+    return Assistant(with_settings(sample_ws, env, llm=llm))
 
 
 def test_answer_keeps_only_citations_that_exist(replay, sample_ws):
@@ -56,29 +52,30 @@ def test_streamed_chat_shows_only_checked_sentences(replay, sample_ws):
 
 
 def test_model_not_pulled_names_the_pull_command(replay):
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     url, _ = replay(MISSING)
     settings = load_settings(env={"OLLAMA_HOST": url, "DELEGATIONS_LLM_MODEL": "llama3.1:8b"})
     with pytest.raises(GenerationError, match="ollama pull llama3.1:8b"):
-        make_generator("ollama", settings).generate("Wer?", [], "de")
+        make_model("ollama", settings).chat([("user", "Wer?")])
 
 
 def test_model_removed_after_preflight_still_names_the_pull_command(replay):
     """/api/tags lists the model but /api/chat answers 404 (it was removed in between)."""
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     url, _ = replay({**MISSING, ("GET", "/api/tags"): (200, "ollama_tags.json")})
     with pytest.raises(GenerationError, match=r"ollama pull qwen2.5:7b-instruct"):
-        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+        make_model("ollama", load_settings(env={"OLLAMA_HOST": url})).chat([("user", "Wer?")])
 
 
 def test_server_that_never_answers_is_reported_within_seconds(replay):
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     url, _ = replay({("GET", "/api/tags"): (200, "ollama_tags.json", 30)})
-    with pytest.raises(GenerationError, match="did not answer within 5 s"):
-        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+    settings = load_settings(env={"OLLAMA_HOST": url}, llm={"preflight_timeout_s": 1})
+    with pytest.raises(GenerationError, match="did not answer within 1 s"):
+        make_model("ollama", settings).chat([("user", "Wer?")])
 
 
 def test_generation_past_the_timeout_falls_back_with_a_notice(replay, sample_ws):
@@ -90,11 +87,11 @@ def test_generation_past_the_timeout_falls_back_with_a_notice(replay, sample_ws)
 
 def test_garbage_from_the_server_is_one_line_and_the_next_question_recovers(replay, sample_ws):
     """A proxy's HTML error page instead of Ollama, then a reply cut off mid-JSON; then Ollama is back."""
-    from assistant.generative import GenerationError, make_generator
+    from assistant.llms import GenerationError, make_model
 
     url, _ = replay({("GET", "/api/tags"): (502, "proxy_502.html")})
     with pytest.raises(GenerationError, match=r"answered /api/tags \(HTTP 502\) with something that is not Ollama's JSON"):
-        make_generator("ollama", load_settings(env={"OLLAMA_HOST": url})).generate("Wer?", [], "de")
+        make_model("ollama", load_settings(env={"OLLAMA_HOST": url})).chat([("user", "Wer?")])
 
     routes = {**OK, ("POST", "/api/chat"): (200, "ollama_chat_truncated.json")}
     url, _ = replay(routes)

@@ -13,7 +13,7 @@ from index.keywords import DIR_NAME, KeywordIndex, decompound, past_tense_base
 from index.retrieve import Filters, Retriever, fuse
 from index.sync import sync
 from index.terms import stem
-from ingest.dates import date_named
+from assistant.question import date_named
 
 
 def test_compounds_split_into_words_the_index_knows():
@@ -166,13 +166,15 @@ def test_dates_named_in_questions(text, iso):
 
 
 def test_question_naming_a_year_prefers_articles_of_that_year(sample_ws):
-    found = Retriever(sample_ws).retrieve("Welche Delegation reiste 2024 ins Ausland?")
+    question = "Welche Delegation reiste 2024 ins Ausland?"
+    found = Retriever(sample_ws).retrieve(question, period=date_named(question))
     assert found.named_date == "2024"
     assert found.passages and all("2024" in (p.date or "") or "2024" in p.text for p in found.passages)
 
 
 def test_a_year_no_article_is_about_leaves_retrieval_unfiltered(sample_ws):
-    found = Retriever(sample_ws).retrieve("Welche Delegation reiste 1987 nach Japan?")
+    question = "Welche Delegation reiste 1987 nach Japan?"
+    found = Retriever(sample_ws).retrieve(question, period=date_named(question))
     assert found.passages and found.passages[0].doc_id == "leipzig-japan"  # the answerer then says 1987 is not there
 
 
@@ -217,7 +219,8 @@ def with_distractors(tmp_path_factory):
 
 
 def test_hybrid_holds_up_beside_distractors(with_distractors):
-    from evals.run import DEFAULT_CASES, evaluate_retrieval, load_cases
+    from evals.cases import DEFAULT_CASES, load_cases
+    from evals.evaluate import evaluate_retrieval
 
     table = evaluate_retrieval(Retriever(with_distractors), load_cases(DEFAULT_CASES))
     assert with_distractors.manifest.counts()[0] > 250

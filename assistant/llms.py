@@ -1,0 +1,202 @@
+"""The language models behind the generative backends, as one small interface: `Model.chat(messages)` and
+`Model.stream(messages)`, messages being (role, text) pairs.
+
+The one module that imports the LLM client packages (llama-index's Ollama and OpenAI-like clients, inside
+`make_model`, so commands that do not generate never pay for the import); llama.cpp's own binding is
+wrapped in assistant/llamacpp.py, which only this module loads. Every failure of a model or its server leaves here as a GenerationError whose
+message says in one line what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from settings import Settings
+
+
+class GenerationError(Exception):
+    """The model could not produce an answer; the message says why and what to do."""
+
+
+@dataclass
+class Model:
+    """A llama-index LLM (anything with `chat` and `stream_chat`), checked before use, failures in words."""
+
+    llm: object
+    name: str  # where it runs, as messages name it: "Ollama at http://gpu:11434"
+    model: str = ""
+    preflight: Callable[[], None] | None = None  # raises GenerationError when the server is not usable
+    missing_model_hint: str = ""  # what to do when the server says the model does not exist
+
+    def chat(self, messages: list[tuple[str, str]]) -> str:
+        try:
+            if self.preflight:
+                self.preflight()
+            return str(self.llm.chat(_chat_messages(messages)).message.content or "")
+        except GenerationError:
+            raise
+        except Exception as exc:
+            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+
+    def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        """The reply in pieces as the model writes it."""
+        try:
+            if self.preflight:
+                self.preflight()
+            for chunk in self.llm.stream_chat(_chat_messages(messages)):
+                if chunk.delta:
+                    yield chunk.delta
+        except GenerationError:
+            raise
+        except Exception as exc:
+            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+
+
+class LazyModel:
+    """A model made on its first use, so that one which cannot be made (a missing GGUF file, an unknown chat
+    format) fails that question, with its fallback, rather than the assistant."""
+
+    def __init__(self, make: Callable[[], Model]):
+        self._make = make
+        self._model: Model | None = None
+
+    def _get(self) -> Model:
+        if self._model is None:
+            self._model = self._make()
+        return self._model
+
+    def chat(self, messages: list[tuple[str, str]]) -> str:
+        return self._get().chat(messages)
+
+    def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        yield from self._get().stream(messages)
+
+
+def _chat_messages(messages: list[tuple[str, str]]):
+    from llama_index.core.llms import ChatMessage
+
+    return [ChatMessage(role=role, content=text) for role, text in messages]
+
+
+def describe_failure(exc: Exception, where: str, model: str = "", missing_model_hint: str = "") -> str:
+    """One line for a failed model call: model missing, timed out, unreachable, or what the server said.
+    Told apart by exception type: httpx's, the ollama client's (ConnectionError, ResponseError with a
+    status code) and the openai client's (APITimeoutError is an APIConnectionError, so timeouts first)."""
+    import httpx
+
+    openai = sys.modules.get("openai")  # loaded when the failure came from it
+    timeouts: tuple[type, ...] = (httpx.TimeoutException, TimeoutError) + ((openai.APITimeoutError,) if openai else ())
+    unreachable: tuple[type, ...] = (httpx.ConnectError, ConnectionError) + ((openai.APIConnectionError,) if openai else ())
+    if getattr(exc, "status_code", None) == 404 and model:
+        return f"The model {model} is not available on {where}; {missing_model_hint or 'check the model name'}."
+    if isinstance(exc, timeouts):
+        return f"{where} did not answer in time."
+    if isinstance(exc, unreachable):
+        return f"{where} is not reachable."
+    said = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, whatever the server sent
+    return f"{where} failed: {said[:300]}"
+
+
+def _once_per(seconds: float, check: Callable[[], None]) -> Callable[[], None]:
+    """Run a server check at most once per `seconds` while it succeeds (a failure is checked again next time)."""
+    state = {"at": -seconds}
+
+    def run() -> None:
+        if time.monotonic() - state["at"] < seconds:
+            return
+        check()
+        state["at"] = time.monotonic()
+
+    return run
+
+
+def _ollama_preflight(host: str, model: str, timeout_s: float) -> Callable[[], None]:
+    """Fail within seconds when Ollama is down or the model is not pulled, instead of at the long timeout."""
+
+    def check() -> None:
+        import httpx
+
+        try:
+            reply = httpx.get(f"{host}/api/tags", timeout=timeout_s)
+        except httpx.TimeoutException:
+            raise GenerationError(f"Ollama at {host} did not answer within {timeout_s:g} s; is the host right (OLLAMA_HOST)?") from None
+        except httpx.HTTPError:
+            raise GenerationError(f"Ollama is not reachable at {host}; start it with `ollama serve` or set OLLAMA_HOST.") from None
+        try:
+            tags = reply.json()
+        except ValueError:
+            tags = None
+        if not isinstance(tags, dict) or not isinstance(tags.get("models", []), list):
+            raise GenerationError(f"{host} answered /api/tags (HTTP {reply.status_code}) with something that is not Ollama's JSON; is OLLAMA_HOST right?")
+        names = {m.get("name") for m in tags.get("models", [])} | {m.get("model") for m in tags.get("models", [])}
+        if model not in names and f"{model}:latest" not in names:
+            raise GenerationError(f"The model {model} is not pulled on the Ollama host {host}; run `ollama pull {model}`.")
+
+    return _once_per(30, check)
+
+
+def _openai_preflight(base_url: str, model: str, api_key: str, timeout_s: float) -> Callable[[], None]:
+    """The server answers /models and serves the model, checked in seconds before a long generation."""
+
+    def check() -> None:
+        import httpx
+
+        if not model:
+            raise GenerationError("No model is set for the openai backend; set llm.openai.model or DELEGATIONS_OPENAI_MODEL.")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        try:
+            reply = httpx.get(f"{base_url}/models", timeout=timeout_s, headers=headers)
+        except httpx.TimeoutException:
+            raise GenerationError(f"The OpenAI-compatible server at {base_url} did not answer within {timeout_s:g} s.") from None
+        except httpx.HTTPError:
+            raise GenerationError(f"The OpenAI-compatible server at {base_url} is not reachable; check llm.openai.base_url.") from None
+        if reply.status_code in (401, 403):
+            raise GenerationError(f"The server at {base_url} refused the API key (HTTP {reply.status_code}); set DELEGATIONS_OPENAI_API_KEY.")
+        try:
+            listed = reply.raise_for_status().json()["data"]
+            served = {m["id"] for m in listed}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            raise GenerationError(f"{base_url}/models did not answer in the OpenAI format (HTTP {reply.status_code}); is the base URL right (it ends in /v1)?") from None
+        if served and model not in served:
+            raise GenerationError(f"The server at {base_url} does not serve the model {model}; it serves {', '.join(sorted(served))}.")
+
+    return _once_per(30, check)
+
+
+def make_model(backend: str, settings: Settings) -> Model:
+    """The model of a generative backend, as settings describe it."""
+    from index.embedders import normalise_host
+
+    check_s = settings.llm.preflight_timeout_s
+    match backend:
+        case "ollama":
+            from llama_index.llms.ollama import Ollama
+
+            cfg = settings.llm.ollama
+            host = normalise_host(cfg.host)
+            llm = Ollama(model=cfg.model, base_url=host, request_timeout=cfg.request_timeout_s,
+                         keep_alive=cfg.keep_alive, temperature=settings.llm.temperature)
+            return Model(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model, check_s),
+                         f"run `ollama pull {cfg.model}` there")
+        case "openai":
+            from llama_index.llms.openai_like import OpenAILike
+
+            cfg = settings.llm.openai
+            base = cfg.base_url.rstrip("/")
+            llm = OpenAILike(model=cfg.model or "unset", api_base=base, api_key=cfg.api_key or "none",
+                             is_chat_model=True, timeout=cfg.request_timeout_s, max_retries=0,
+                             context_window=cfg.context_window, temperature=settings.llm.temperature)
+            return Model(llm, f"the OpenAI-compatible server at {base}", cfg.model,
+                         _openai_preflight(base, cfg.model, cfg.api_key, check_s), f"{base}/models lists the served ones")
+        case "llamacpp":
+            from assistant.llamacpp import LlamaCppChat, LlamaCppError
+
+            try:
+                llm = LlamaCppChat.load(settings.llm.llamacpp, settings.llm.temperature)
+            except LlamaCppError as exc:
+                raise GenerationError(str(exc)) from None
+            return Model(llm, f"llama.cpp ({llm.model_name})", llm.model_name)
+    raise GenerationError(f"Unknown generative backend {backend!r}.")

@@ -1,0 +1,1 @@
+"""`delegations bench`: what ingest and questions cost (speed.py), and retrieval at scale (scale.py)."""
