@@ -50,7 +50,8 @@ class ChromaSettings(_Section):
 
 class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer (and returned as contexts).")
-    candidates: int = Field(30, ge=1, le=500, description="Dense candidates fetched before per-article capping and re-ranking.")
+    candidates: int = Field(30, ge=1, le=500, description="Candidates of each search (dense, keyword) that are fused before per-article capping and re-ranking.")
+    dense_candidates: int = Field(300, ge=1, le=5000, description="Chunks taken from Chroma by their mean sentence vector and re-scored by their best sentence before the best `candidates` of them are fused (index/vectors.py): the mean alone finds the right chunk among the first 30 too rarely beside thousands of others.")
     max_per_article: int = Field(3, ge=1, le=50, description="At most this many passages from one article, so list questions see every article that answers.")
 
 

@@ -48,13 +48,22 @@ class Draft:
     generation: str = "extractive"
 
 
-def refusal(lang: str, missing: list[str] | None = None, generation: str = "extractive") -> Draft:
-    """The refusal, naming what no matching article mentions when that is why."""
+# Why the articles cannot answer, when it is the kind of fact asked for that no matching article states.
+LACKING = {"amount": {"de": "Die passenden Artikel nennen keine Kosten oder Beträge.",
+                      "en": "The matching articles state no costs or amounts."},
+           "date": {"de": "Die passenden Artikel nennen kein Datum dafür.",
+                    "en": "The matching articles give no date for it."}}
+
+
+def refusal(lang: str, missing: list[str] | None = None, generation: str = "extractive", lacking: str | None = None) -> Draft:
+    """The refusal, naming what no matching article mentions, or the kind of fact none states, when that is why."""
     text = REFUSAL[lang]
     if missing:
         names = ", ".join(missing)
         text += (f" (Kein passender Artikel erwähnt {names}.)" if lang == "de"
                  else f" (No matching article mentions {names}.)")
+    elif lacking:
+        text += f" ({LACKING[lacking][lang]})"
     return Draft(text, True, [], generation=generation)
 
 

@@ -18,7 +18,8 @@ MIN_CITY_POPULATION = 150_000  # smaller towns' alternate names collide with ord
 # Everyday short forms that ISO names do not carry.
 _EXTRA_COUNTRIES = {
     "US": ["USA", "US", "Vereinigte Staaten", "Amerika", "America", "United States"],
-    "GB": ["Großbritannien", "Grossbritannien", "England", "Britain", "UK", "Vereinigtes Königreich"],
+    "GB": ["Großbritannien", "Grossbritannien", "England", "Britain", "UK", "Vereinigtes Königreich",
+           "Vereinigte Königreich", "United Kingdom"],
     "KR": ["Südkorea", "Suedkorea", "South Korea", "Korea"],
     "KP": ["Nordkorea", "North Korea"],
     "RU": ["Russland", "Russia"],
@@ -91,22 +92,71 @@ def place_of(word: str) -> str | None:
     return None
 
 
+def place_spans(tokens: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, place id) of the place names among the tokens, longest first: three-, two- and one-word
+    names (Vereinigte Arabische Emirate, New York, Tel Aviv, Leipzig), inflected German adjectives of a
+    multi-word name too (in den Vereinigten Staaten)."""
+    names = gazetteer()
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(tokens):
+        for width in (3, 2):
+            words_ = tokens[i:i + width]
+            if len(words_) == width and words_[0][:1].isupper():
+                key = fold(" ".join(words_))
+                bare = " ".join(w[:-1] if w.endswith("n") and j < width - 1 else w for j, w in enumerate(key.split()))
+                place = names.get(key) or names.get(bare)
+                if place:
+                    out.append((i, i + width, place))
+                    i += width
+                    break
+        else:
+            place = place_of(tokens[i])
+            if place:
+                out.append((i, i + 1, place))
+            i += 1
+    return out
+
+
+# What an article says of a country without naming it: "die deutschen Firmen", "japanische Partner".
+_ADJECTIVES = {
+    "DE": "deutsch german", "JP": "japanisch japanese", "CN": "chinesisch chinese", "IL": "israelisch israeli",
+    "US": "amerikanisch us-amerikanisch american", "FR": "franzoesisch french", "GB": "britisch british",
+    "IT": "italienisch italian", "ES": "spanisch spanish", "PL": "polnisch polish", "RU": "russisch russian",
+    "IN": "indisch indian", "TR": "tuerkisch turkish", "AT": "oesterreichisch austrian", "CH": "schweizerisch swiss",
+    "NL": "niederlaendisch dutch", "BE": "belgisch belgian", "CA": "kanadisch canadian", "BR": "brasilianisch brazilian",
+    "KR": "suedkoreanisch koreanisch korean", "MX": "mexikanisch mexican", "AU": "australisch australian",
+    "CZ": "tschechisch czech", "HU": "ungarisch hungarian", "DK": "daenisch danish", "SE": "schwedisch swedish",
+    "NO": "norwegisch norwegian", "FI": "finnisch finnish", "GR": "griechisch greek", "PT": "portugiesisch portuguese",
+    "IE": "irisch irish", "UA": "ukrainisch ukrainian", "VN": "vietnamesisch vietnamese", "EG": "aegyptisch egyptian",
+    "ZA": "suedafrikanisch", "AR": "argentinisch argentinian", "CL": "chilenisch chilean", "IR": "iranisch iranian",
+}
+_ADJECTIVE_OF = {adj: f"country:{code}" for code, adjs in _ADJECTIVES.items() for adj in adjs.split()}
+
+
+def adjective_place(word: str) -> str | None:
+    """The country an adjective names, inflected or not: deutschen -> country:DE."""
+    key = fold(word)
+    for ending in ("", "e", "en", "er", "es", "em"):
+        if ending and not key.endswith(ending):
+            continue
+        stem_ = key[: len(key) - len(ending)] if ending else key
+        if stem_ in _ADJECTIVE_OF:
+            return _ADJECTIVE_OF[stem_]
+    return None
+
+
 def places_in(text: str) -> dict[str, str]:
-    """Place id -> the words in text that name it (one- and two-word names: New York, Los Angeles)."""
+    """Place id -> the words in text that name it (three-, two- and one-word names, and the countries its
+    adjectives name: "deutschen" mentions Germany)."""
     from index.terms import words
 
     tokens = words(text)
-    names = gazetteer()
     found: dict[str, str] = {}
-    i = 0
-    while i < len(tokens):
-        pair = f"{tokens[i]} {tokens[i + 1]}" if i + 1 < len(tokens) else ""
-        if pair and tokens[i][:1].isupper() and fold(pair) in names:
-            found.setdefault(names[fold(pair)], pair)
-            i += 2
-            continue
-        place = place_of(tokens[i])
+    for i, j, place in place_spans(tokens):
+        found.setdefault(place, " ".join(tokens[i:j]))
+    for token in tokens:  # German adjectives are written in lower case
+        place = adjective_place(token) if token[:1].islower() else None
         if place:
-            found.setdefault(place, tokens[i])
-        i += 1
+            found.setdefault(place, token)
     return found

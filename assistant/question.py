@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.places import place_of
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+from assistant.people import ROLE_WORDS, organisations_in, people_in
+from assistant.places import place_of, place_spans
 from index.terms import STOPWORDS, content_stems, part_of, stem, words
 from ingest.clean import fold
 from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date
@@ -45,34 +48,52 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 GENERIC = {"travel", "company", "city"}  # concepts too common in this domain to decide between sentences
 
-ROLE_WORDS = ("buergermeister", "senator", "minister", "praesident", "geschaeftsfuehr", "direktor", "vorstand",
-              "staatssekretaer", "botschafter", "chef", "leiter", "manager", "vertreter", "teilnehmer", "dr.",
-              "prof", "mayor", "president", "ceo", "preistraeger", "unternehmerin", "gruender")
 NUMBER_WORDS = {"zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwoelf",
                 "zwanzig", "dreissig", "fuenfzig", "hundert", "dutzend", "rund", "mehr"}
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DATE_WORDS = re.compile(rf"\b(?:\d{{1,2}}\.\s*(?:{_MONTH_NAMES})|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|"
+DATE_WORDS = re.compile(rf"\b(?:\d{{1,2}}\.\s*(?:{_MONTH_NAMES})|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|"
                          rf"freitag|samstag|sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:{_MONTH_NAMES}))\b",
                          re.IGNORECASE)
 
-_EN_MARKERS = {"the", "who", "which", "what", "did", "does", "where", "when", "how", "many", "was", "were", "with",
-               "to", "of", "and", "is", "are", "in", "on", "visit", "visited", "led", "take", "part"}
-_DE_MARKERS = {"der", "die", "das", "wer", "welche", "welcher", "welches", "wann", "wo", "wie", "viele", "und",
-               "mit", "nach", "ist", "war", "waren", "hat", "den", "dem", "des", "ein", "eine", "reiste", "noch"}
 
 
 @dataclass(frozen=True)
 class Term:
-    word: str  # as the user wrote it
+    word: str  # as the user wrote it ("Olaf Scholz", "Brasilien", "2019")
     stem: str
     place: str | None = None  # place id when the word names a place
+    names: tuple[str, ...] = ()  # a person's or organisation's name: the stems of its words, any one found counts
 
     def found_in(self, text_stems: set[str], text_places: set[str], text: str) -> bool:
         if self.place and self.place in text_places:
             return True
         if self.word.isdigit():
             return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
-        return self.stem in text_stems or any(part_of(self.stem, t) for t in text_stems)
+        return any(_mentioned(s, text_stems) for s in self.names or (self.stem,))
+
+
+def _mentioned(word_stem: str, text_stems: set[str]) -> bool:
+    """The stem, a compound it is part of, or (for names of six letters or more) a spelling one edit away:
+    Elisabeth/Elizabeth, Shelly/Shelley, Sheeshanks/Sheepshanks."""
+    if word_stem in text_stems or any(part_of(word_stem, t) for t in text_stems):
+        return True
+    return len(word_stem) >= 6 and any(abs(len(t) - len(word_stem)) <= 1 and t[:1] == word_stem[:1] and
+                                       one_edit_apart(word_stem, t) for t in text_stems)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """At most one letter inserted, deleted, replaced, or two neighbours swapped (Damerau-Levenshtein <= 1)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2] and a[i + 2:] == b[i + 2:])
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return shorter[i:] == longer[i + 1:]
 
 
 @dataclass
@@ -97,19 +118,43 @@ class Question:
     def is_follow_up(self) -> bool:
         return self.search != self.text
 
+    @property
+    def subject_stems(self) -> list[str]:
+        """The stems of what the question is about, without the words that ask for the kind of fact
+        ("kostete", "how much money", "in welchem Jahr")."""
+        return [stem(w) for w in words(self.text) if w.lower() not in STOPWORDS and not _KIND_WORDS.fullmatch(w.lower())]
+
+
+_GERMAN_ONLY = frozenset(STOPWORDS_GERMAN) - frozenset(STOPWORDS_EN) | {"wer", "wann", "wo", "wie", "welche", "welcher",
+                                                                         "welches", "welchen", "wohin", "woher", "reiste"}
+_ENGLISH_ONLY = frozenset(STOPWORDS_EN) - frozenset(STOPWORDS_GERMAN) | {"who", "which", "what", "when", "where",
+                                                                        "how", "whom", "whose", "led", "visited"}
+
 
 def detect_language(text: str) -> str:
+    """de or en, by the words only one of the two languages has (umlauts count for German); a tie is German,
+    the articles' language: "Was wurde in Breslau unterzeichnet?" is German."""
     tokens = [w.lower() for w in words(text)]
-    en = sum(t in _EN_MARKERS for t in tokens)
-    de = sum(t in _DE_MARKERS for t in tokens) + sum(ch in "äöüß" for ch in text.lower())
+    en = sum(t in _ENGLISH_ONLY for t in tokens)
+    de = sum(t in _GERMAN_ONLY for t in tokens) + sum(ch in "äöüß" for ch in text.lower())
     return "en" if en > de else "de"
 
 
+_KIND_WORDS = re.compile(r"\w*kost\w*|costs?|money|geld|budget|invest\w*|\w*zahlt?\w*|paid|pay|spen[dt]|teuer|expensive|"
+                         r"price|euro|dollar|datum|date|jahr|year|anzahl|number|many|much|lange?|long|its|their")
+_AMOUNT = re.compile(r"\b(?:wie ?viel(?:e|en)?|how much|was|what)\b.*\b(?:\w*kostet(?:e|en)?|ausgegeben|investiert\w*|"
+                     r"bezahlt\w*|gezahlt|cost|costs|spent|spend|invest\w*|paid|pay)\b|\b(?:budget|kosten|how much money|"
+                     r"wie ?viel geld|wie teuer|how expensive)\b", re.IGNORECASE)
+
+
 def _kind(text: str) -> str:
+    """who | where | when | count | amount (of money) | what."""
     low = text.lower().strip()
+    if _AMOUNT.search(low):
+        return "amount"
     if re.search(r"\b(wie viele|wieviele|wie viel|how many|how much|anzahl|number of)\b", low):
         return "count"
-    if re.search(r"\b(wann|when|what date|which date|an welchem tag|in welchem jahr|zeitraum)\b", low):
+    if re.search(r"\b(wann|when|what date|which date|an welchem tag|in welchem jahr|zeitraum|wie lange?|how long)\b", low):
         return "when"
     if re.search(r"\b(wer|wem|wen|who|whom|mit wem|which (?:politician|person|people|minister|senator|mayor|president))\b", low) or \
             re.search(r"\bwelche[rnms]? (?:politiker|person|personen|minister|senator|bürgermeister|vertreter|teilnehmer|präsident|botschafter)", low):
@@ -129,41 +174,45 @@ def concepts_of(text: str) -> set[str]:
     return found
 
 
+_YEAR_WORD = re.compile(r"1\d{3}|20\d{2}")
+
+
 def critical_terms(text: str) -> list[Term]:
-    """Names, places, organisations, years and numbers in the question: an answer must come from an article
-    that has them. A word counts when it names a place, is a run of capitalised words (Olaf Scholz), is an
-    acronym (NASA, IHK), or is written with digits."""
+    """Places, people, organisations and years in the question: an answer must come from an article that has
+    them. A place by any of its names (Tokio, Tokyo; Vereinigte Staaten, USA), a person by any word of the
+    name (assistant/people.py), an acronym (NASA, IHK), a year. Other numbers and capitalised words are not
+    names (German capitalises every noun)."""
     tokens = words(text)
     out: list[Term] = []
-    seen = set()
-    for i, w in enumerate(tokens):
-        low = w.lower()
-        if low in STOPWORDS or fold(w) in seen:
+    seen: set[str] = set()
+
+    def add(term: Term) -> None:
+        if fold(term.word) not in seen:
+            out.append(term)
+            seen.add(fold(term.word))
+
+    named = set()
+    for i, j, place in place_spans(tokens):  # "New York", "Vereinigten Staaten", "Brasilien", "Leipziger"
+        if tokens[i].lower() not in STOPWORDS:
+            add(Term(" ".join(tokens[i:j]), stem(tokens[j - 1]), place))
+            named.update(fold(t) for t in tokens[i:j])
+    for person in people_in(text):
+        parts = [w for w in words(person) if len(w) >= 3 and fold(w) not in named]
+        if parts:
+            add(Term(person, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
+            named.update(fold(w) for w in parts)
+    for w in tokens:
+        if fold(w) in named:
             continue
-        place = place_of(w)
-        is_number = w.isdigit()
-        acronym = len(w) >= 3 and w.isupper() and w.isalpha()  # organisations: NASA, IHK, BMW (not KI, EU)
-        if place or is_number or acronym or (i > 0 and _in_name_run(tokens, i)):
-            out.append(Term(w, stem(w), place))
-            seen.add(fold(w))
+        if (len(w) >= 3 and w.isupper() and w.isalpha()) or _YEAR_WORD.fullmatch(w):  # NASA, IHK, BMW (not KI, EU); 2019
+            add(Term(w, stem(w)))
             continue
         prefix, _, rest = w.partition("-")
-        if rest[:1].isupper() and prefix[:1].isupper() and len(prefix) >= 3 and fold(prefix) not in seen and \
-                prefix.lower() not in STOPWORDS and not concepts_of(prefix):
+        if rest[:1].isupper() and prefix[:1].isupper() and len(prefix) >= 3 and prefix.lower() not in STOPWORDS and \
+                not concepts_of(prefix) and fold(prefix) not in named:
             # "Ruhr-Delegation", "NRW-Reise": a capitalised part hyphenated to a noun names who or where
-            out.append(Term(prefix, stem(prefix), place_of(prefix)))
-            seen.add(fold(prefix))
+            add(Term(prefix, stem(prefix), place_of(prefix)))
     return out
-
-
-def _name_like(word: str) -> bool:
-    return word[:1].isupper() and word.lower() not in STOPWORDS and not concepts_of(word) and not place_of(word)
-
-
-def _in_name_run(tokens: list[str], i: int) -> bool:
-    """Olaf Scholz, Hans Carl: capitalised words side by side that are no places and no domain words.
-    (German capitalises every noun, so a single capitalised word says nothing.)"""
-    return _name_like(tokens[i]) and any(0 <= j < len(tokens) and _name_like(tokens[j]) for j in (i - 1, i + 1))
 
 
 _HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
@@ -214,14 +263,41 @@ def analyse(text: str, earlier_questions: list[str] | None = None) -> Question:
         critical=critical_terms(text),
         head=head_noun(text, lang),
         predicate=predicate,
-        predicate_concepts=relations,
+        predicate_concepts=relations | ({"participate"} if _COMPANIONS.search(text) else set()),
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
-        earlier=list(earlier_questions or [])[-FOLLOW_UP_WINDOW:],
     )
+    if earlier_questions and follows_up(text, q.critical):
+        q.earlier = list(earlier_questions)[-FOLLOW_UP_WINDOW:]
     _carry(q)
     q.search = standalone(text, q.earlier)
     q.period = date_named(q.search)
     return q
+
+
+# Words that point back into the conversation: pronouns, "dort", "damals", "the trip" (in lower case: the
+# formal "Sie" is the user addressing the assistant).
+_POINTING = re.compile(r"\b(?:er|sie|ihn|ihm|ihnen|ihr|ihre[mnrs]?|sein|seine[mnrs]?|dort|dorthin|da|dabei|damals|danach|"
+                       r"davor|davon|dazu|darüber|daran|dafür|hierbei|diese[mnrs]?|jene[mnrs]?|das|"
+                       r"he|she|it|they|them|his|her|their|there|this|that|these|those)\b|"
+                       r"\b(?:die|diese|der|dem|den|the|that|this) (?:reise|delegation|trip|delegation's|besuch|visit)\b")
+_CONTINUES = re.compile(r"^\W*(?:und|and|also|aber|but|what about|und was ist mit|wie ist es mit)\b", re.IGNORECASE)
+
+
+def follows_up(text: str, critical: list[Term]) -> bool:
+    """Whether a question only makes sense with the conversation before it: it continues it ("Und wann?",
+    "And who else?"), or, naming no place, person or year of its own, it points back ("Wo wurde sie
+    unterzeichnet?", "Welche Firmen traf die Delegation dort?"), asks for more ("Wer noch?") or is a
+    fragment. A question with its own subject ("Welche Delegation reiste nach Kanada?") stands alone, so it
+    gets the same answer whether or not a conversation came before it."""
+    if _CONTINUES.search(text):
+        return True
+    if critical:
+        return False
+    plain = re.sub(r"\b(?:können|könnten|würden|haben|wissen|kennen) Sie\b|\bSie (?:mir|uns)\b", " ", text).lower()
+    pointing = _POINTING.search(plain) is not None
+    fragment = len([w for w in words(text) if w.lower() not in STOPWORDS]) <= 1
+    more = re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other)\b", text.lower()) is not None
+    return pointing or fragment or more
 
 
 def _carry(question: Question) -> None:
@@ -244,6 +320,10 @@ def standalone(question: str, earlier_questions: list[str]) -> str:
     return f"{question} ({' '.join(adding)})" if adding else question
 
 
+# "Mit wem reiste ...?", "Wer war außer X dabei?", "Who traveled to Israel with ...?": the people who came along.
+_COMPANIONS = re.compile(r"\b(?:mit wem|with whom|wer (?:noch|sonst|außer|ausser)|who else|besides|apart from|außer|ausser|"
+                         r"begleite\w*|accompan\w*)\b|\bwho\b.*\bwith\b", re.IGNORECASE)
+
 _ANY_YEAR = re.compile(rf"(?<![\d.-]){YEAR}(?![\d-])")
 
 
@@ -260,16 +340,24 @@ def date_named(text: str) -> PubDate | None:
 def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str], question: Question) -> bool:
     """Does the sentence hold the kind of information the question asks for (beyond repeating it)?"""
     low = fold(sentence)
-    if kind == "who":  # a person the question does not already name: by name, or by role
+    if kind == "who":  # a person or organisation the question does not already name, by name or by role
         asked = fold(question.text)
-        names = re.findall(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)? (?:[A-Z]\. )?[A-ZÄÖÜ][\w-]+", sentence)
+        names = people_in(sentence) + organisations_in(sentence)
         new_name = any(any(fold(w) not in asked for w in words(name)) for name in names)
         return new_name or any(r in low and r not in asked for r in ROLE_WORDS)
     if kind == "where":
         asked = {t.place for t in question.critical}
         return any(p not in asked for p in sentence_places)
     if kind == "when":
-        return bool(_DATE_WORDS.search(sentence))
+        return bool(DATE_WORDS.search(sentence))
     if kind == "count":
         return bool(re.search(r"\d", sentence)) or any(w in NUMBER_WORDS for w in map(fold, words(sentence)))
+    if kind == "amount":
+        return bool(MONEY.search(sentence))
     return False
+
+
+# An amount of money: 5 Millionen Euro, 300.000 €, $2 billion, 1,5 Mrd. US-Dollar.
+MONEY = re.compile(r"(?:\d[\d.,]*\s*(?:Mio\.?|Millionen|Mrd\.?|Milliarden|Tsd\.?|Tausend|million|billion|thousand|[km])?\s*"
+                   r"(?:€|Euro\b|EUR\b|(?:US-)?Dollar\b|USD\b|\$|Franken\b|CHF\b|Pfund\b|£|Yen\b|Yuan\b|Renminbi\b))|"
+                   r"(?:[€$£]\s*\d)", re.IGNORECASE)

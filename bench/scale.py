@@ -1,9 +1,10 @@
 """Retrieval latency at growing corpus sizes, for `delegations bench --scale`.
 
 Embedding 100k chunks would take hours on a CPU, so the chunks beyond the real ones are synthetic: chunk i
-joins the sentences of two real chunks (its text, hence its stems) and the normalised mean of their
-embeddings plus a little noise (its vector). Postings lists and vector neighbourhoods keep the statistics of
-real German news text, which is what retrieval latency depends on.
+joins the first half of one real chunk's sentences and the second half of another's (its text, hence its
+stems), each sentence with its real vector plus a little noise (its sentence vectors, and their mean its
+vector in Chroma). Postings lists and vector neighbourhoods keep the statistics of real German news text,
+which is what retrieval latency depends on.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from bench.measure import ms_percentile, peak_rss_mb, scratch_workspace, seconds
 SCALE_SIZES = (1_000, 10_000, 100_000)
 
 
-def retrieval_at_scale(settings, embedder, texts, vectors, questions, sizes, path: Path, log) -> list[dict]:
-    """Retrieval latency at growing corpus sizes, synthetic chunks built from the real ones (module docstring)."""
+def retrieval_at_scale(settings, embedder, real: list, questions, sizes, path: Path, log) -> list[dict]:
+    """Retrieval latency at growing corpus sizes, synthetic chunks built from the real ones (module docstring).
+    `real`: (chunk, its SentenceVectors) pairs."""
     import numpy as np
 
     from assistant.question import analyse
@@ -27,13 +29,11 @@ def retrieval_at_scale(settings, embedder, texts, vectors, questions, sizes, pat
     from index.manifest import ChunkTerms, DocRecord
     from index.retrieve import Retriever
     from index.terms import content_stems
+    from index.vectors import SentenceVectors
     from ingest.model import Chunk
-    from ingest.sentences import split_sentences
 
     ws = scratch_workspace(settings, path, embedder)
     rng, noise = random.Random(7), np.random.default_rng(7)
-    base = np.asarray(vectors, dtype=np.float32)
-    sentences = [split_sentences(t) or [t] for t in texts]
     rows, made, per_doc = [], 0, 10
     for size in sizes:
         start = time.perf_counter()
@@ -42,20 +42,33 @@ def retrieval_at_scale(settings, embedder, texts, vectors, questions, sizes, pat
             while made < size and len(docs) < 100:
                 n = min(per_doc, size - made)
                 doc_id = f"syn-{made // per_doc:06d}"
-                chunks = []
+                chunks, vectors = [], {}
                 for j in range(n):
-                    a, b = rng.randrange(len(texts)), rng.randrange(len(texts))
-                    text = " ".join(sentences[a][: max(1, len(sentences[a]) // 2)] + sentences[b][len(sentences[b]) // 2:])
-                    v = base[a] + base[b] + noise.normal(0, 0.02, base.shape[1])
-                    embeddings.append((v / np.linalg.norm(v)).tolist())
-                    chunks.append(Chunk(f"{doc_id}#{j}", doc_id, j, text, f"Synthetisch {doc_id}", "bench", None, "synthetic"))
+                    (a, va), (b, vb) = rng.choice(real), rng.choice(real)
+                    picked = [(a, va, i) for i in range(max(1, len(a.spans) // 2))] + \
+                             [(b, vb, i) for i in range(len(b.spans) // 2, len(b.spans))]
+                    text, spans = "", []
+                    for c, _, i in picked:
+                        sentence = c.sentences[i]
+                        spans.append((len(text), len(text) + len(sentence)))
+                        text += sentence + " "
+                    sentence_rows = np.array([v.vectors[i] for _, v, i in picked]).reshape(len(picked), -1)
+                    jitter = noise.normal(0, 0.02, sentence_rows.shape).astype(np.float32)
+                    sentence_rows = sentence_rows + jitter
+                    sentence_rows /= np.linalg.norm(sentence_rows, axis=1, keepdims=True)
+                    synthetic = SentenceVectors(spans, sentence_rows, va.heading)
+                    chunk_id = f"{doc_id}#{j}"
+                    vectors[chunk_id] = synthetic
+                    embeddings.append(synthetic.mean().tolist())
+                    chunks.append(Chunk(chunk_id, doc_id, j, text.strip(), f"Synthetisch {doc_id}", "bench", None,
+                                        "synthetic", spans))
                 docs.append((doc_id, chunks, False))
                 records.append((DocRecord(doc_id, "bench", "synthetic", f"Synthetisch {doc_id}", None, None, "bench", n),
-                                [ChunkTerms(c.chunk_id, doc_id, 0, 0, content_stems(c.text)) for c in chunks]))
+                                [ChunkTerms(c.chunk_id, doc_id, 0, 0, content_stems(c.text)) for c in chunks], vectors))
                 made += n
             ws.store.replace_docs(docs, embeddings)
-            for record, terms in records:
-                ws.manifest.put_doc(record, terms)
+            for record, terms, vectors in records:
+                ws.manifest.put_doc(record, terms, vectors)
         grow_s = time.perf_counter() - start
         start = time.perf_counter()
         KeywordIndex.build(ws.manifest.all_terms(), path)

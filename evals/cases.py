@@ -1,7 +1,13 @@
-"""The eval cases as data: the schema is documented at the top of evals/cases.yaml."""
+"""The eval cases as data: the schema is documented at the top of evals/cases.yaml.
+
+Reading-comprehension sets in the SQuAD/XQuAD manner load too, as JSONL: one question a line,
+`{"id", "question", "answers": [accepted answers], "doc_id"}` (or `answerable: false` and no answers); the
+accepted answers are one slot, any of them counts (`../shared/data/xquad_de/questions.jsonl`).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +35,12 @@ class Case:
 
 def load_cases(path: Path) -> list[Case]:
     try:
-        rows = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        if path.suffix == ".jsonl":
+            rows = [_reading_case(json.loads(line), n) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                    if line.strip()]
+        else:
+            rows = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise CaseError(f"Cannot read cases from {path}: {exc}") from None
     if not isinstance(rows, list):
         raise CaseError(f"{path} must hold a list of cases.")
@@ -53,3 +63,14 @@ def load_cases(path: Path) -> list[Case]:
                           str(row.get("category") or ("followup" if len(turns) > 1 else "general")),
                           str(row.get("lang") or "de"), path.stem))
     return cases
+
+
+def _reading_case(row: dict, n: int) -> dict:
+    """A reading-comprehension line as a case of the YAML schema."""
+    if not isinstance(row, dict) or not row.get("question"):
+        raise ValueError(f"line {n} has no question")
+    answers = [str(a) for a in row.get("answers") or []]
+    answerable = bool(row.get("answerable", bool(answers)))
+    return {"id": str(row.get("id") or n), "question": row["question"], "answerable": answerable,
+            "expect": [answers] if answers else [], "expect_sources": [row["doc_id"]] if row.get("doc_id") else [],
+            "category": row.get("category") or "reading", "lang": row.get("lang") or "de"}

@@ -1,7 +1,8 @@
 """What the index holds, file by file and article by article, in SQLite beside it.
 
-The manifest is written only after the chunks it describes are in Chroma, one transaction per article,
-so after a crash it never claims more than the store has: a re-run redoes exactly what was not finished.
+The manifest is written only after the chunks it describes are in Chroma, one transaction per article (with
+the chunks' stems for the keyword index and their sentence vectors), so after a crash it never claims more
+than the store has: a re-run redoes exactly what was not finished.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from index.vectors import SentenceVectors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL);
@@ -22,6 +25,9 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, date_first INTEGER NOT NULL, date_last INTEGER NOT NULL,
     stems TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunk_terms_doc ON chunk_terms(doc_id);
+CREATE TABLE IF NOT EXISTS chunk_vectors (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, spans TEXT NOT NULL, vectors BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS chunk_vectors_doc ON chunk_vectors(doc_id);
 """
 
 
@@ -88,12 +94,37 @@ class Manifest:
     def docs_of(self, file: str) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs WHERE file=?", (file,))]
 
-    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms]) -> None:
-        """Record an article and its chunks' stems in one transaction."""
+    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms], vectors: dict[str, SentenceVectors]) -> None:
+        """Record an article, its chunks' stems and their sentence vectors in one transaction."""
         with self._transaction():
             self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
             self._put_terms(rec.doc_id, terms)
+            self._put_vectors(rec.doc_id, vectors)
+
+    def put_vectors(self, doc_id: str, vectors: dict[str, SentenceVectors]) -> None:
+        with self._transaction():
+            self._put_vectors(doc_id, vectors)
+
+    def _put_vectors(self, doc_id: str, vectors: dict[str, SentenceVectors]) -> None:
+        self.db.execute("DELETE FROM chunk_vectors WHERE doc_id=?", (doc_id,))
+        self.db.executemany("INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?, ?)",
+                            [(chunk_id, doc_id, *v.to_row()) for chunk_id, v in vectors.items()])
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, SentenceVectors]:
+        """The sentence vectors of these chunks (those that have them)."""
+        out: dict[str, SentenceVectors] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for start in range(0, len(ids), 500):  # SQLite's limit on parameters
+            part = ids[start:start + 500]
+            rows = self.db.execute(f"SELECT chunk_id, spans, vectors FROM chunk_vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+            out.update((c, SentenceVectors.from_row(spans, blob)) for c, spans, blob in rows)
+        return out
+
+    def docs_without_vectors(self) -> list[str]:
+        """Articles indexed before chunks were embedded by their sentences."""
+        return [r[0] for r in self.db.execute(
+            "SELECT doc_id FROM docs WHERE chunks > 0 AND doc_id NOT IN (SELECT DISTINCT doc_id FROM chunk_vectors)")]
 
     def put_terms(self, doc_id: str, terms: list[ChunkTerms]) -> None:
         with self._transaction():
@@ -108,6 +139,7 @@ class Manifest:
         with self._transaction():
             self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
             self.db.execute("DELETE FROM chunk_terms WHERE doc_id=?", (doc_id,))
+            self.db.execute("DELETE FROM chunk_vectors WHERE doc_id=?", (doc_id,))
 
     def docs_without_terms(self) -> list[str]:
         """Articles indexed before the keyword index existed (or whose stems were lost)."""

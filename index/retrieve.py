@@ -27,8 +27,11 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from index.keywords import KeywordIndex
 from index.store import StoredChunk
+from index.vectors import SentenceVectors
 from index.workspace import Workspace
 from ingest.model import PubDate
 
@@ -104,6 +107,22 @@ class Retrieval:
     ms: float
     method: str = "hybrid"
     named_date: str | None = None  # the period the question names, when it names one
+    query_vector: list[float] | None = None  # the question as the embedder saw it (not for keyword-only search)
+    vectors: dict[str, SentenceVectors] = field(default_factory=dict)  # the passages' sentence vectors, by chunk id
+
+
+def _similarity(query: np.ndarray, chunk_ids: list[str], vectors: dict[str, SentenceVectors],
+                chroma: dict[str, float]) -> dict[str, float]:
+    """Each candidate's similarity to the question: its vector's plus its best sentence's (index/vectors.py).
+    A chunk indexed before sentence vectors existed has only its own vector's, counted twice."""
+    out = {}
+    for c in chunk_ids:
+        v = vectors.get(c)
+        if v is not None:
+            out[c] = float(v.mean() @ query) + v.best(query)
+        elif c in chroma:
+            out[c] = 2 * chroma[c]
+    return out
 
 
 class Retriever:
@@ -135,25 +154,32 @@ class Retriever:
         filters = filters or Filters()
         named = period
         scopes = [filters] + ([filters.within(named)] if named else [])
-        rows: dict[str, StoredChunk] = {}
-        runs: list[tuple[float, list[tuple[str, float]]]] = []  # (weight, [(chunk id, score), best first])
         vector = self.ws.embed_model.get_query_embedding(question) if method != "keyword" else None
         keywords = self.keywords()  # also notices an ingest since the last question, for every method
         if method == "dense":
             keywords = None
-        dense_weight, keyword_weight = (DENSE_WEIGHT, 1.0 - DENSE_WEIGHT) if method == "hybrid" else (1.0, 1.0)
+        found: list[tuple[list[tuple[str, float]], list[tuple[str, float]]]] = []  # per scope: dense and keyword hits
         for scope in scopes:
-            if vector is not None:
-                found = self.ws.store.query(vector, n, scope.where())
-                rows.update((r.chunk_id, r) for r in found)
-                runs.append((dense_weight, [(r.chunk_id, 1.0 - r.distance) for r in found]))
-            if keywords is not None:
-                hits = keywords.search(question, n, scope.doc_ids, scope.days())
-                runs.append((keyword_weight, [(h.chunk_id, h.score) for h in hits]))
+            near = self.ws.store.nearest(vector, max(self.cfg.dense_candidates, n), scope.where()) if vector is not None else []
+            hits = keywords.search(question, n, scope.doc_ids, scope.days()) if keywords is not None else []
+            found.append((near, [(h.chunk_id, h.score) for h in hits]))
+        vectors: dict[str, SentenceVectors] = {}
+        similarity: dict[str, float] = {}
+        if vector is not None:
+            candidates = list(dict.fromkeys(c for near, hits in found for c in [c for c, _ in near] + [c for c, _ in hits]))
+            vectors = self.ws.manifest.vectors(candidates)  # the keyword hits' too: the answerer reads their sentences
+            similarity = _similarity(np.asarray(vector, dtype=np.float32), candidates, vectors,
+                                     {c: 1.0 - d for near, _ in found for c, d in near})
+        dense_weight, keyword_weight = (DENSE_WEIGHT, 1.0 - DENSE_WEIGHT) if method == "hybrid" else (1.0, 1.0)
+        runs: list[tuple[float, list[tuple[str, float]]]] = []  # (weight, [(chunk id, score), best first])
+        for near, hits in found:
+            if vector is not None:  # Chroma's candidates re-scored by their similarity, the best n (scoring the keyword hits too was worse)
+                run = sorted(((c, similarity[c]) for c, _ in near if c in similarity), key=lambda cs: -cs[1])[:n]
+                runs.append((dense_weight, run))
+            if hits:
+                runs.append((keyword_weight, hits))
         fused = fuse(runs)
-        missing = [c for c in fused if c not in rows]
-        if missing:
-            rows.update((r.chunk_id, r) for r in self.ws.store.get(missing))
+        rows = {r.chunk_id: r for r in self.ws.store.get(list(fused))} if fused else {}
         ranked = [(rows[c], score) for c, score in fused.items() if c in rows]
         coverage: dict[str, float] = {}
         if method == "hybrid" and keywords is not None:
@@ -164,7 +190,8 @@ class Retriever:
         chosen = self._diverse(ranked, k, coverage)
         best = ranked[0][1] if ranked else 1.0
         passages = [Passage.from_stored(row, score / best) for row, score in chosen]
-        return Retrieval(passages, (time.perf_counter() - start) * 1000, method, named.iso if named else None)
+        return Retrieval(passages, (time.perf_counter() - start) * 1000, method, named.iso if named else None,
+                         vector, {p.chunk_id: vectors[p.chunk_id] for p in passages if p.chunk_id in vectors})
 
     def _diverse(self, ranked: list[tuple[StoredChunk, float]], k: int,
                  coverage: dict[str, float] | None = None) -> list[tuple[StoredChunk, float]]:

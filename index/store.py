@@ -171,6 +171,15 @@ class ChunkStore:
         return [StoredChunk(i, d, m, dist) for i, d, m, dist in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
+    def nearest(self, embedding: list[float], k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """The k nearest chunks as (chunk id, cosine distance) only: many candidates, little to read."""
+        n = self.count()
+        if n == 0:
+            return []
+        got = self._guard("search", self.collection.query, query_embeddings=[embedding], n_results=min(k, n),
+                          where=where or None, include=["distances"])
+        return list(zip(got["ids"][0], got["distances"][0]))
+
     def get(self, chunk_ids: list[str]) -> list[StoredChunk]:
         got = self._guard("read", self.collection.get, ids=list(chunk_ids), include=["documents", "metadatas"])
         return [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]

@@ -24,10 +24,12 @@ from pathlib import Path
 from index.keywords import KeywordIndex, chunk_terms
 from index.manifest import ChunkTerms, DocRecord, Manifest
 from index.terms import content_stems
+from index.vectors import embed_chunks
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
-from ingest.model import Article, Chunk, Failure, indexed_text
+from ingest.model import Article, Chunk, Failure, PubDate, indexed_text
 from ingest.readers import Limits, Source, sources
+from ingest.sentences import sentence_spans
 
 EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds
 
@@ -121,6 +123,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
         plan_ = plan(read, known, paths, params, cfg.chunk_chars, cfg.chunk_overlap_sentences)
         report = apply(plan_, ws, progress)
         _backfill_terms(ws)
+        _backfill_vectors(ws)
         changed = report.added or report.updated or report.removed
         if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
             manifest.set_meta("keywords_built", "0")
@@ -211,13 +214,15 @@ def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = 
             finish(f)
     done = 0
     for group in _groups(p.jobs, EMBED_GROUP_CHUNKS):
-        texts = [c.embed_text for job in group for c in job.chunks]
-        embeddings = ws.embed_model.get_text_embedding_batch(texts) if texts else []
+        chunks = [c for job in group for c in job.chunks]
+        embeddings, sentences = embed_chunks(chunks, ws.embed_model)
         ws.store.replace_docs([(job.article.doc_id, job.chunks, job.replaces) for job in group], embeddings)
+        by_chunk = {c.chunk_id: v for c, v in zip(chunks, sentences)}
         for job in group:
             a, date = job.article, job.article.date
             ws.manifest.put_doc(DocRecord(a.doc_id, job.file, job.version, a.title, date and date.iso,
-                                          date and date.precision, a.source, len(job.chunks)), chunk_terms(job.chunks))
+                                          date and date.precision, a.source, len(job.chunks)), chunk_terms(job.chunks),
+                                {c.chunk_id: by_chunk[c.chunk_id] for c in job.chunks})
             job.chunks = []  # the texts are stored; let them go
             left[job.file] -= 1
             if left[job.file] == 0:
@@ -255,6 +260,22 @@ def _backfill_terms(ws: Workspace) -> None:
             ChunkTerms(r.chunk_id, doc_id, r.metadata["date_first"], r.metadata["date_last"],
                        content_stems(indexed_text(r.metadata["title"], r.metadata["date"], r.text)))
             for r in rows])
+
+
+def _backfill_vectors(ws: Workspace) -> None:
+    """Articles indexed before chunks were embedded by their sentences: their chunks are embedded again from
+    the stored text (once, on the first ingest after the upgrade) and their vectors in Chroma replaced."""
+    for doc_id in ws.manifest.docs_without_vectors():
+        record = ws.manifest.doc(doc_id)
+        chunks = [Chunk(r.chunk_id, doc_id, r.metadata["ordinal"], r.text, r.metadata["title"], r.metadata["source"],
+                        PubDate(r.metadata["date"], r.metadata["date_precision"]) if r.metadata["date"] else None,
+                        r.metadata["article_hash"], [(a, b) for a, b in sentence_spans(r.text)])
+                  for r in ws.store.chunks_of(doc_id)]
+        if not chunks or record is None:
+            continue
+        embeddings, sentences = embed_chunks(chunks, ws.embed_model)
+        ws.store.replace_docs([(doc_id, chunks, True)], embeddings)
+        ws.manifest.put_vectors(doc_id, {c.chunk_id: v for c, v in zip(chunks, sentences)})
 
 
 def _reconcile(ws: Workspace) -> None:

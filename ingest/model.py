@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def content_hash(text: str) -> str:
@@ -57,6 +57,11 @@ class Chunk:
     source: str
     date: PubDate | None
     article_hash: str
+    spans: list[tuple[int, int]] = field(default_factory=list)  # its sentences, as offsets into text
+
+    @property
+    def sentences(self) -> list[str]:
+        return [self.text[a:b] for a, b in self.spans]
 
     @property
     def embed_text(self) -> str:

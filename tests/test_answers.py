@@ -79,3 +79,80 @@ def test_english_question_about_who_led_quotes_the_leader(assistant):
 def test_how_many_is_answered_by_the_sentence_with_the_number(assistant):
     answer = assistant.answer("How many representatives of logistics firms joined Westhagemann in Israel?")
     assert not answer.refused and "70" in answer.answer
+
+
+# --- questions written apart from the answerer (issue: answers that hold up on unseen questions) ---------
+
+def test_who_came_along_is_answered_by_the_sentence_that_lists_them(assistant):
+    answer = assistant.answer("Mit wem reiste Uwe Albrecht nach Japan?")
+    assert "Randy Kurz" in answer.answer and "Roy Richter" in answer.answer
+    english = assistant.answer("Who traveled to Israel with Hamburg's economics senator?")
+    assert all(name in english.answer for name in ("Fegebank", "Buchholz", "Prien"))
+
+
+def test_an_english_paraphrase_finds_the_german_sentence_by_meaning(assistant):
+    answer = assistant.answer("How long did the Hamburg delegation's trip to Israel last?")
+    assert not answer.refused and "Dienstag bis Freitag" in answer.answer
+
+
+def test_a_cost_no_article_states_is_refused_with_the_reason(assistant):
+    answer = assistant.answer("Wie viel hat die Japanreise der Leipziger Delegation gekostet?")
+    assert answer.refused and "keine Kosten" in answer.answer and answer.generation == "not_in_corpus"
+    english = assistant.answer("How much did the Berlin senate delegation's trip to the USA cost?")
+    assert english.refused and "no costs" in english.answer
+
+
+def test_the_date_of_something_the_articles_do_not_report_is_refused(assistant):
+    answer = assistant.answer("Wann unterzeichnete Leipzig einen Kooperationsvertrag mit der Universität in Kobe?")
+    assert answer.refused and "kein Datum" in answer.answer
+    assert not assistant.answer("Wann fand das Konzert des Gewandhausorchesters in Tokio statt?").refused
+
+
+def test_spelling_variants_of_names_and_places_count_as_mentioned():
+    from assistant.question import Term, analyse, one_edit_apart
+
+    assert one_edit_apart("elizabeth", "elisabeth") and one_edit_apart("sheepshank", "sheeshank")
+    assert one_edit_apart("cyanobakteri", "cynaobakteri") and not one_edit_apart("bremen", "berlin")
+    assert Term("Elizabeth", "elizabeth", None, ("elizabeth",)).found_in({"elisabeth", "krankenhaus"}, set(), "")
+    assert [t.place for t in analyse("Was wurde in Breslau unterzeichnet?").critical] == \
+        [t.place for t in analyse("Was wurde in Wrocław unterzeichnet?").critical]
+
+
+def test_numbers_common_nouns_and_first_words_are_not_names():
+    from assistant.question import analyse
+
+    assert [t.word for t in analyse("DEC hatte ursprünglich 3 Schichten, entwickelte sich aber zu welcher Anzahl?").critical] == ["DEC"]
+    assert analyse("Wann fand Marconis Funkdemonstration statt?").critical == []
+    assert analyse("Neuen Schätzungen zufolge, wie viele Menschen starben?").critical == []
+    named = analyse("Was unterzeichnete Olaf Scholz 2019 in Shenzhen?").critical
+    assert {t.word for t in named} == {"Olaf Scholz", "2019", "Shenzhen"}
+
+
+def test_a_short_german_question_is_german():
+    from assistant.question import detect_language
+
+    assert detect_language("Was wurde in Breslau unterzeichnet?") == "de"
+    assert detect_language("Wer war dabei?") == "de"
+    assert detect_language("Who was there?") == "en"
+
+
+def test_a_standalone_question_gets_the_same_answer_with_or_without_a_conversation(assistant):
+    before = [Turn("user", "Wann fand die Innovation Bridge Israel statt und wer nahm teil?"),
+              Turn("assistant", "Vom 25. bis zum 28. November 2019 [1].")]
+    alone = assistant.answer("Welche Städte besuchte die Berliner Delegation in den USA?")
+    after = assistant.answer("Welche Städte besuchte die Berliner Delegation in den USA?", history=before)
+    assert after.answer == alone.answer and after.standalone_question == after.question
+    follow = assistant.answer("Und wo wurde die Vereinbarung unterzeichnet?", history=before)
+    assert follow.standalone_question != follow.question  # it continues the conversation
+
+
+def test_only_questions_that_point_back_are_follow_ups():
+    from assistant.question import analyse
+
+    earlier = ["Wer leitete die Wirtschaftsdelegation nach Japan?"]
+    for follow_up in ("Und wann?", "Wer noch?", "Wo wurde sie unterzeichnet?", "Welche Firmen traf die Delegation dort?",
+                      "Wann war das?", "Who else was there?"):
+        assert analyse(follow_up, earlier).is_follow_up, follow_up
+    for standalone in ("Welche Delegation reiste nach Kanada?", "Was wurde in Breslau unterzeichnet?",
+                       "Können Sie mir sagen, wer die Delegation nach Israel leitete?"):
+        assert not analyse(standalone, earlier).is_follow_up, standalone

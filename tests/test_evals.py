@@ -73,3 +73,13 @@ def test_a_run_over_two_case_files_reports_each_apart(tmp_path):
     assert set(report["by_file"]) == {"cases", "news"}
     assert report["by_file"]["cases"]["answer_accuracy"] == 0.5 and report["by_file"]["news"]["answer_accuracy"] == 0.0
     assert report["metrics"]["answer_accuracy"] == round(1 / 3, 4)
+
+
+def test_reading_comprehension_sets_load_as_cases_with_several_accepted_answers(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text('{"id": "q1", "question": "Wie viele Sacks?", "answers": ["136", "hundertsechsunddreißig"], "doc_id": "p1"}\n'
+                    '{"id": "q2", "question": "Wer gewann?", "answerable": false}\n', encoding="utf-8")
+    first, second = load_cases(path)
+    assert (first.expect, first.expect_sources, first.answerable) == ([["136", "hundertsechsunddreißig"]], ["p1"], True)
+    assert not second.answerable and second.expect == []
+    assert m.answer_correct("Jared Allen erzielte hundertsechsunddreißig Sacks.", first.expect)

@@ -240,3 +240,32 @@ def test_trip_in_a_distractor_article_is_answered(with_distractors):
     answer = Assistant(with_distractors).answer("Mit wem traf der NASA-Chef Griffin in China zusammen?")
     assert not answer.refused and "Sun Laiyan" in answer.answer
     assert answer.citations[0].passage.doc_id == "wikinews-33184"
+
+
+def test_chunks_are_embedded_by_their_sentences_and_kept_with_the_article(tmp_path):
+    """Each sentence has its vector (spans into the chunk), the chunk's vector in Chroma is their mean; they
+    go with their article: replaced when it changes, removed when it goes."""
+    import numpy as np
+
+    corpus, ws = _indexed(tmp_path, {"peru.txt": "Reise nach Lima\n\nDie Delegation aus Dresden reiste nach Peru. "
+                                                 "Sie traf den Bürgermeister von Lima."})
+    (chunk_id,) = [c.chunk_id for c in ws.store.chunks_of("peru")]
+    vectors = ws.manifest.vectors([chunk_id])[chunk_id]
+    text = ws.store.chunks_of("peru")[0].text
+    assert [text[a:b] for a, b in vectors.spans] == ["Reise nach Lima", "Die Delegation aus Dresden reiste nach Peru.",
+                                                     "Sie traf den Bürgermeister von Lima."]
+    stored = np.asarray(ws.store.collection.get(ids=[chunk_id], include=["embeddings"])["embeddings"][0])
+    assert np.allclose(stored, vectors.mean(), atol=2e-3)
+    query = np.asarray(ws.embed_model.get_query_embedding("Wen traf die Delegation in Lima?"))
+    assert vectors.vectors[2] @ query > vectors.vectors[1] @ query  # the sentence that answers is the closer one
+    (corpus / "peru.txt").unlink()
+    sync([corpus], ws)
+    assert ws.manifest.vectors([chunk_id]) == {}
+
+
+def test_an_index_from_before_sentence_vectors_gets_them_on_the_next_ingest(tmp_path):
+    corpus, ws = _indexed(tmp_path, {"peru.txt": "Reise nach Lima\n\nDie Delegation aus Dresden reiste nach Peru."})
+    ws.manifest.db.execute("DELETE FROM chunk_vectors")  # as an index built by an earlier version
+    assert Retriever(ws).retrieve("Wohin reiste die Delegation aus Dresden?").passages[0].doc_id == "peru"  # still answers
+    report = sync([corpus], ws)
+    assert report.added == report.updated == 0 and ws.manifest.docs_without_vectors() == []
