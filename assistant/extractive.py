@@ -26,7 +26,7 @@ from ingest.clean import fold
 from ingest.sentences import sentence_spans, split_sentences
 
 MIN_SCORE = 1.5  # below this no sentence matches the question well enough to quote
-KEEP_RATIO = 0.7  # further sentences are quoted when they score this close to the best one
+KEEP_MARGIN = 6.0  # further sentences are quoted when they score within this of the best one
 MAX_SENTENCES = {"who": 3, "where": 3, "what": 3, "when": 3, "count": 3, "amount": 3}
 # Meaning: a sentence's similarity to the question (e5, index/vectors.py) against the most similar one's, and a
 # bonus for being that one. Chosen on XQuAD-de dev (1,041 questions, the answer among the three best
@@ -81,9 +81,7 @@ class ExtractiveAnswerer:
         if not candidates or candidates[0].score < MIN_SCORE:
             return refusal(q.lang)
         top = candidates[0]
-        import os
-        margin = float(os.environ.get("MARGIN", "6"))
-        good = top.score - margin if margin < 50 else max(KEEP_RATIO * top.score, MIN_SCORE)
+        good = top.score - KEEP_MARGIN
         chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= good]
         quoted = {c.passage.doc_id for c in chosen}
         for doc in (d for d in usable if d not in quoted):  # another article answers too: quote it as well
