@@ -1,8 +1,8 @@
 """`delegations`: cited answers from German news articles about business delegations.
 
-Commands: ingest (index articles), ask (answer with citations), status (what the index holds), serve (the
-chat and the JSON API), eval (score answers against cases), bench (measure speed), hash-password (a chat
-login). Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
+Commands: ingest (index articles), ask (answer with citations), trips (the trip register), status (what the
+index holds), serve (the chat and the JSON API), eval (score answers against cases), bench (measure speed),
+hash-password (a chat login). Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
 tracebacks are for bugs only. Heavy imports happen inside the subcommand that needs them.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 from contextlib import contextmanager
@@ -45,9 +46,10 @@ def cmd_ingest(args) -> int:
 
     ws = _workspace(args)
     paths = [Path(p) for p in args.paths] or [ws.settings.corpus_dir]
+    then = _trip_update(ws, args.trips)
     with _progress("articles", enabled=not args.json) as progress:
         try:
-            report = sync(paths, ws, progress)
+            report = sync(paths, ws, progress, then)
         except IngestBusy as exc:
             raise UserError(str(exc)) from None
     if args.json:
@@ -55,9 +57,33 @@ def cmd_ingest(args) -> int:
     else:
         print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
               f"{report.removed} removed; index: {report.documents} articles, {report.chunks} chunks.")
+        if report.trips:
+            t = report.trips
+            dropped = f", {t['dropped_fields']} proposed values not in their article dropped" if t["dropped_fields"] else ""
+            print(f"trips: {t['added']} read, {t['removed']} replaced or removed{dropped}.")
         for f in report.failed:
             print(f"failed: {f.path}: {f.error}")
     return 1 if report.failed else 0
+
+
+def _trip_update(ws, kind: str | None = None):
+    """What the ingest runs under its lock once the chunks are stored: the trip register brought in step."""
+    from trips.extractors import ExtractorError, make_extractor
+    from trips.update import update
+
+    settings = ws.settings
+    kind = kind or settings.trips.extractor
+    model = None
+    backend = settings.trips.backend or settings.llm.backend
+    if kind == "llm" and backend != "extractive":
+        from assistant.llms import LazyModel, make_model
+
+        model = LazyModel(lambda: make_model(backend, settings))
+    try:
+        extractor = make_extractor(kind, model)
+    except ExtractorError as exc:
+        raise UserError(str(exc)) from None
+    return lambda: update(ws, extractor).to_json()
 
 
 @contextmanager
@@ -126,6 +152,44 @@ def format_answer(answer) -> str:
             date = f", {p.date}" if p.date else ""
             lines.append(f"[{c.n}] {p.title}{date} — {p.source}")
     return "\n".join(lines)
+
+
+def cmd_trips(args) -> int:
+    from trips.register import TripFilter, TripRegister
+    from trips.table import row, to_csv
+
+    ws = _workspace(args)
+    if args.rebuild:
+        from index.sync import IngestBusy, ingest_lock
+
+        update = _trip_update(ws, args.trips)
+        try:
+            with ingest_lock(ws.settings.data_dir):
+                TripRegister.of(ws.settings.data_dir).forget_all()
+                done = update()
+        except IngestBusy as exc:
+            raise UserError(str(exc)) from None
+        print(f"trips: {done['added']} read again, {done['dropped_fields']} proposed values dropped.", file=sys.stderr)
+    if args.year is not None and not 1000 <= args.year <= 2999:
+        raise UserError("--year takes a year, e.g. 2019.")
+    for value in (args.date_from, args.date_to):
+        if value and not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value):
+            raise UserError(f"Dates are written YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}.")
+    where = TripFilter(args.to, args.who, args.year, args.date_from, args.date_to, args.doc)
+    found = TripRegister.of(ws.settings.data_dir).trips(where)
+    if args.json:
+        print(json.dumps({"trips": [t.to_json() for t in found]}, ensure_ascii=False))
+    elif args.csv:
+        sys.stdout.write(to_csv(found))
+    else:
+        shown = ("date", "delegation", "leaders", "destinations", "articles")
+        rows = [row(t) for t in found]
+        widths = {c: min(40, max([len(c)] + [len(r[c]) for r in rows])) for c in shown}
+        print("  ".join(c.ljust(widths[c]) for c in shown))
+        for r in rows:
+            print("  ".join(r[c][: widths[c]].ljust(widths[c]) for c in shown))
+        print(f"{len(found)} trip{'s' if len(found) != 1 else ''}.", file=sys.stderr)
+    return 0
 
 
 def cmd_status(args) -> int:
@@ -206,6 +270,12 @@ def cmd_eval(args) -> int:
         report["retrieval"] = evaluate_retrieval(subject.retriever, cases)
         print()
         print(format_retrieval(report["retrieval"]))
+    report["trips"] = _evaluate_trips(ws)
+    if report["trips"]:
+        from evals.trip_register import format_scores
+
+        print("\ntrip register (evals/trips.yaml, the articles of it in this index):")
+        print(format_scores(report["trips"]))
     code = 0
     if args.baseline:
         try:
@@ -222,6 +292,27 @@ def cmd_eval(args) -> int:
         code = 1 if any(r["regressed"] for r in report["comparison"]) else 0
     _write_eval(args, report)
     return code
+
+
+def _evaluate_trips(ws) -> dict | None:
+    """Trip precision, recall, per-field F1 and grounding of the register against evals/trips.yaml, for the gold
+    articles this index holds (the register is brought up to date first, as an ingest would)."""
+    from evals.trip_register import load_gold, score
+    from index.sync import IngestBusy, ingest_lock
+    from trips.register import TripRegister
+
+    gold = [g for g in load_gold() if ws.manifest.doc(g.doc)]
+    if not gold:
+        return None
+    try:
+        with ingest_lock(ws.settings.data_dir):
+            _trip_update(ws)()
+    except IngestBusy:
+        pass  # an ingest is updating it right now: score what is there
+    predicted: dict[str, list[dict]] = {}
+    for trip in TripRegister.of(ws.settings.data_dir).per_article():
+        predicted.setdefault(trip.doc_ids[0], []).append(trip.to_json())
+    return score(gold, predicted, {g.doc: ws.manifest.text(g.doc) or "" for g in gold}).to_json()
 
 
 def _write_eval(args, report: dict) -> None:
@@ -242,7 +333,7 @@ def _ingest_with_distractors(ws, distractors: Path) -> None:
         raise UserError(f"No distractor file at {distractors}.")
     with _progress("articles") as progress:
         try:
-            report = sync([ws.settings.corpus_dir, distractors], ws, progress)
+            report = sync([ws.settings.corpus_dir, distractors], ws, progress, _trip_update(ws))
         except IngestBusy as exc:
             raise UserError(str(exc)) from None
     print(f"index: {report.documents} articles, {report.chunks} chunks ({report.added} added, {report.unchanged} unchanged)",
@@ -282,7 +373,7 @@ def cmd_serve(args) -> int:
         log = logging.getLogger("delegations.serve")
         log.info("The index in %s is empty: ingesting %s first.", settings.data_dir, settings.corpus_dir)
         try:
-            report = sync([settings.corpus_dir], assistant.ws)
+            report = sync([settings.corpus_dir], assistant.ws, then=_trip_update(assistant.ws))
         except IngestBusy as exc:  # another ingest is filling it right now
             raise UserError(str(exc)) from None
         log.info("Ingested %d articles (%d chunks).", report.documents, report.chunks)
@@ -324,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
     data_dir(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--trips", choices=("rules", "llm"), help="who reads the trips of added and changed articles (default: trips.extractor)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
@@ -337,6 +429,21 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("trips", help="the trip register: who travelled where, when and with whom, each field cited")
+    p.add_argument("--to", help="a destination: city, country or continent, German or English (Asien, USA, New York)")
+    p.add_argument("--who", help="a leader or participant (part of the name)")
+    p.add_argument("--year", type=int, help="trips in this year")
+    p.add_argument("--date-from", help="trips until not before YYYY[-MM[-DD]]")
+    p.add_argument("--date-to", help="trips starting not after YYYY[-MM[-DD]]")
+    p.add_argument("--doc", help="trips reported by this article")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help='print {"trips": [...]} with every field\'s evidence')
+    shape.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--rebuild", action="store_true", help="read every article again first (after changing the extractor)")
+    p.add_argument("--trips", choices=("rules", "llm"), help="the extractor for --rebuild (default: trips.extractor)")
+    data_dir(p)
+    p.set_defaults(func=cmd_trips)
 
     p = sub.add_parser("status", help="what the index holds and whether the backend is reachable")
     data_dir(p)

@@ -88,6 +88,11 @@ class LLMSettings(_Section):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
 
 
+class TripsSettings(_Section):
+    extractor: Literal["rules", "llm"] = Field("rules", description="Who reads the trips out of the articles at ingest: rules (no model) or llm (a generative backend answering in a JSON schema; every value it proposes must stand in the article). `delegations trips --rebuild` after changing it.")
+    backend: Literal["", "ollama", "llamacpp", "openai"] = Field("", description="The generative backend of the llm extractor; empty: llm.backend.")
+
+
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Address `delegations serve` binds to; loopback unless you set a token and users.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat and the JSON API.")
@@ -106,6 +111,7 @@ class Settings(_Section):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    trips: TripsSettings = Field(default_factory=TripsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
 

@@ -4,11 +4,11 @@ A thin shell over the Assistant (web/server.py mounts it beside the API). Everyt
 shown as text (escaped), never as markup: an article containing `<script>` shows those characters.
 """
 
-from __future__ import annotations
 
 import html
 import logging
 import re
+from pathlib import Path
 
 from assistant.answer import MARKER
 from assistant.service import Assistant, QuestionError, Turn
@@ -51,6 +51,8 @@ CSS = """
 .source .passage { white-space: pre-wrap; margin: 6px 0 0; }
 .source mark { background: #ffe58a; color: inherit; }
 .source.flash { outline: 3px solid #f0b400; }
+.trip-fields dt { font-weight: 600; margin-top: 4px; }
+.trip-fields q { color: var(--body-text-color-subdued); }
 .standalone { color: var(--body-text-color-subdued); font-size: 0.9em; }
 a.cite { text-decoration: none; font-weight: 600; }
 """
@@ -171,7 +173,7 @@ def build_chat(assistant: Assistant):
                     "nennt ihre Quelle [n]. Wenn die Artikel nichts dazu sagen, sagt der Assistent das.")
         status = gr.Markdown(elem_id="status-line")
         turns = gr.State([])
-        with gr.Row():
+        with gr.Tab("Fragen", elem_id="tab-questions"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Gespräch", elem_id="chat", height=480, buttons=["copy"],
                                   feedback_options=None, sanitize_html=True)
@@ -188,6 +190,8 @@ def build_chat(assistant: Assistant):
                     date_from = gr.Textbox(label="Veröffentlicht ab (JJJJ[-MM[-TT]])", elem_id="date-from")
                     date_to = gr.Textbox(label="Veröffentlicht bis (JJJJ[-MM[-TT]])", elem_id="date-to")
                     docs = gr.Dropdown(label="Nur diese Artikel", multiselect=True, choices=[], elem_id="docs")
+        with gr.Tab("Reisen", elem_id="tab-trips"):
+            trips_tab(assistant, demo)
         inputs = [box, chat, turns, date_from, date_to, docs]
         outputs = [chat, turns, sources, box]
         box.submit(respond, inputs, outputs)
@@ -195,3 +199,124 @@ def build_chat(assistant: Assistant):
         new.click(lambda: ([], [], "<p>Die zitierten Passagen erscheinen hier.</p>", ""), None, outputs)
         demo.load(lambda: (status_line(assistant), gr.Dropdown(choices=articles())), None, [status, docs])
     return demo
+
+
+# -- the trip register
+
+TRIP_COLUMNS = ["Datum", "Delegation", "Leitung", "Ziele", "Länder", "Artikel", "id"]
+
+
+def trip_rows(trips) -> list[list[str]]:
+    from trips.table import row
+
+    return [[r["date"], r["delegation"], r["leaders"], r["destinations"], r["countries"], r["articles"], r["id"]]
+            for r in map(row, trips)]
+
+
+def trip_evidence_html(trip, passage) -> str:
+    """Each field of a trip with the words it was read from, and the passages with those words marked."""
+    labels = (("Delegation", [trip.delegation] if trip.delegation else []), ("Herkunft", [trip.origin] if trip.origin else []),
+              ("Leitung", trip.leaders), ("Teilnehmende", trip.participants), ("Ziele", trip.destinations),
+              ("Zeit", [trip.when] if trip.when else []), ("Zweck", trip.purpose), ("Ergebnisse", trip.outcomes))
+    parts = [f'<h4 class="trip-title">{html.escape(", ".join(m.value["place"] for m in trip.destinations))}</h4><dl class="trip-fields">']
+    quotes: dict[str, list[str]] = {}
+    for label, mentions in labels:
+        if not mentions:
+            continue
+        shown = "; ".join(_value_and_quote(m) for m in mentions)
+        parts.append(f"<dt>{label}</dt><dd>{shown}</dd>")
+        for m in mentions:
+            quotes.setdefault(m.evidence.chunk_id, []).append(m.evidence.quote)
+    parts.append("</dl>")
+    for chunk_id, marked in quotes.items():
+        p = passage(chunk_id)
+        if p is None:
+            continue
+        meta = " · ".join(html.escape(x) for x in (p.date or "ohne Datum", p.source, p.doc_id) if x)
+        parts.append(f'<details class="source" open><summary>{html.escape(p.title)}</summary><div class="meta">{meta}</div>'
+                     f'<p class="passage">{highlighted(p.text, marked)}</p></details>')
+    return "\n".join(parts)
+
+
+def _value_and_quote(m) -> str:
+    """A field's value, and the article's words it was read from where they differ ("Berlin" from "Berliner")."""
+    value = str(next(iter(m.value.values()), "") or "")
+    if value == m.evidence.quote:
+        return html.escape(value)
+    return f"{html.escape(value)} <q>{html.escape(m.evidence.quote)}</q>"
+
+
+def trips_chart(trips):
+    """Trips per year, stacked by destination country (matplotlib, drawn on the server: no CDN needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trips.register import dates_of
+
+    counts: dict[str, dict[str, int]] = {}
+    for t in trips:
+        year = (dates_of(t)[0] or "ohne Datum")[:4] if dates_of(t)[0] else "ohne Datum"
+        for country in sorted(c for c in t.countries if c) or ["?"]:
+            counts.setdefault(year, {}).setdefault(country, 0)
+            counts[year][country] += 1
+    fig, ax = plt.subplots(figsize=(7, 3))
+    years = sorted(counts)
+    countries = sorted({c for per in counts.values() for c in per})
+    bottom = [0] * len(years)
+    for country in countries:
+        values = [counts[y].get(country, 0) for y in years]
+        ax.bar(years, values, bottom=bottom, label=country)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_ylabel("Reisen")
+    ax.set_title("Reisen je Jahr nach Zielland")
+    if countries:
+        ax.legend(fontsize=7, ncol=min(6, len(countries)))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return fig
+
+
+def trips_tab(assistant: Assistant, demo) -> None:
+    import tempfile
+
+    import gradio as gr
+
+    from trips.register import TripFilter
+    from trips.table import to_csv
+
+    def select(to: str, who: str, year: str):
+        year = (year or "").strip()
+        if year and not year.isdigit():
+            raise gr.Error("Das Jahr bitte als Zahl, z. B. 2019.")
+        trips = assistant.trips(TripFilter(to=(to or "").strip() or None, who=(who or "").strip() or None,
+                                           year=int(year) if year else None))
+        path = Path(tempfile.mkdtemp(prefix="reisen-")) / "reisen.csv"
+        path.write_text(to_csv(trips), encoding="utf-8")
+        return trip_rows(trips), trips_chart(trips), str(path), f"{len(trips)} Reisen"
+
+    def show(evt: gr.SelectData):
+        trip_id = evt.row_value[-1] if evt.row_value else None
+        trip = next((t for t in assistant.trips() if t.id == trip_id), None)
+        return trip_evidence_html(trip, assistant.passage) if trip else ""
+
+    gr.Markdown("Jede Reise, die die Artikel berichten, mit Belegen: ein Klick auf eine Zeile zeigt, woher jedes Feld stammt.")
+    with gr.Row():
+        to = gr.Textbox(label="Ziel (Stadt, Land, Kontinent)", elem_id="trips-to", scale=2)
+        who = gr.Textbox(label="Person", elem_id="trips-who", scale=2)
+        year = gr.Textbox(label="Jahr", elem_id="trips-year", scale=1)
+        apply = gr.Button("Filtern", elem_id="trips-filter", scale=1)
+    count = gr.Markdown(elem_id="trips-count")
+    table = gr.Dataframe(headers=TRIP_COLUMNS, interactive=False, wrap=True, elem_id="trips-table",
+                         show_search="filter", max_height=420)
+    with gr.Row():
+        evidence = gr.HTML("<p>Eine Zeile anklicken, um die Belege zu sehen.</p>", elem_id="trips-evidence")
+        with gr.Column():
+            chart = gr.Plot(elem_id="trips-chart", show_label=False)
+            download = gr.DownloadButton("CSV herunterladen", elem_id="trips-csv")
+    outputs = [table, chart, download, count]
+    for trigger in (apply.click, to.submit, who.submit, year.submit):
+        trigger(select, [to, who, year], outputs)
+    table.select(show, None, evidence)
+    demo.load(select, [to, who, year], outputs)

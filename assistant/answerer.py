@@ -36,6 +36,7 @@ class Prepared:
     retrieval: Retrieval
     evidence: Evidence
     failure: Exception | None = None  # the model already failed while condensing: do not ask it again
+    trips: object | None = None  # a list, count or "who led which" question for the trip register (TripQuestion)
 
     @property
     def previous_answer(self) -> str:

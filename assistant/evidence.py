@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer import Draft, refusal
-from assistant.places import places_in
+from index.places import places_in
 from assistant.question import DATE_WORDS, MONEY, Question, Term, concepts_of
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any

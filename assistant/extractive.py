@@ -16,8 +16,8 @@ import numpy as np
 from assistant.answer import Citation, Draft, refusal
 from assistant.answerer import Prepared, Turn
 from assistant.citations import sentences_with_markers
-from assistant.people import people_in
-from assistant.places import places_in
+from index.people import people_in
+from index.places import places_in
 from assistant.question import GENERIC, Question, answer_type_present, concepts_of
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any

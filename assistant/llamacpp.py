@@ -65,15 +65,16 @@ class LlamaCppChat:
         llama = _load(str(Path(path).expanduser().resolve()), cfg.chat_format, cfg.n_ctx, cfg.threads)
         return cls(llama, Path(path).name, cfg.max_tokens, temperature)
 
-    def _request(self, messages, stream: bool):
+    def _request(self, messages, stream: bool, **extra):
         return self._llama.create_chat_completion(
             messages=[{"role": str(getattr(m.role, "value", m.role)), "content": m.content or ""} for m in messages],
-            max_tokens=self.max_tokens, temperature=self.temperature, stream=stream)
+            max_tokens=self.max_tokens, temperature=self.temperature, stream=stream, **extra)
 
-    def chat(self, messages):
+    def chat(self, messages, **extra):
+        """`extra`: e.g. response_format={"type": "json_object", "schema": ...} (a grammar from the schema)."""
         from llama_index.core.llms import ChatMessage, ChatResponse
 
-        reply = self._request(messages, stream=False)
+        reply = self._request(messages, stream=False, **extra)
         return ChatResponse(message=ChatMessage(role="assistant", content=reply["choices"][0]["message"].get("content") or ""))
 
     def stream_chat(self, messages) -> Iterator:

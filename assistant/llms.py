@@ -30,12 +30,26 @@ class Model:
     model: str = ""
     preflight: Callable[[], None] | None = None  # raises GenerationError when the server is not usable
     missing_model_hint: str = ""  # what to do when the server says the model does not exist
+    json_request: Callable[[dict], dict] | None = None  # the chat arguments that make this server answer in a JSON schema
 
     def chat(self, messages: list[tuple[str, str]]) -> str:
         try:
             if self.preflight:
                 self.preflight()
             return str(self.llm.chat(_chat_messages(messages)).message.content or "")
+        except GenerationError:
+            raise
+        except Exception as exc:
+            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+
+    def chat_json(self, messages: list[tuple[str, str]], schema: dict) -> str:
+        """The reply constrained to a JSON schema: Ollama's `format`, an OpenAI-compatible server's
+        `response_format` json_schema, llama.cpp's grammar from the schema."""
+        try:
+            if self.preflight:
+                self.preflight()
+            extra = self.json_request(schema) if self.json_request else {}
+            return str(self.llm.chat(_chat_messages(messages), **extra).message.content or "")
         except GenerationError:
             raise
         except Exception as exc:
@@ -73,6 +87,9 @@ class LazyModel:
 
     def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
         yield from self._get().stream(messages)
+
+    def chat_json(self, messages: list[tuple[str, str]], schema: dict) -> str:
+        return self._get().chat_json(messages, schema)
 
 
 def _chat_messages(messages: list[tuple[str, str]]):
@@ -180,7 +197,7 @@ def make_model(backend: str, settings: Settings) -> Model:
             llm = Ollama(model=cfg.model, base_url=host, request_timeout=cfg.request_timeout_s,
                          keep_alive=cfg.keep_alive, temperature=settings.llm.temperature)
             return Model(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model, check_s),
-                         f"run `ollama pull {cfg.model}` there")
+                         f"run `ollama pull {cfg.model}` there", lambda schema: {"format": schema})
         case "openai":
             from llama_index.llms.openai_like import OpenAILike
 
@@ -190,7 +207,9 @@ def make_model(backend: str, settings: Settings) -> Model:
                              is_chat_model=True, timeout=cfg.request_timeout_s, max_retries=0,
                              context_window=cfg.context_window, temperature=settings.llm.temperature)
             return Model(llm, f"the OpenAI-compatible server at {base}", cfg.model,
-                         _openai_preflight(base, cfg.model, cfg.api_key, check_s), f"{base}/models lists the served ones")
+                         _openai_preflight(base, cfg.model, cfg.api_key, check_s), f"{base}/models lists the served ones",
+                         lambda schema: {"response_format": {"type": "json_schema",
+                                                             "json_schema": {"name": "answer", "schema": schema}}})
         case "llamacpp":
             from assistant.llamacpp import LlamaCppChat, LlamaCppError
 
@@ -198,5 +217,6 @@ def make_model(backend: str, settings: Settings) -> Model:
                 llm = LlamaCppChat.load(settings.llm.llamacpp, settings.llm.temperature)
             except LlamaCppError as exc:
                 raise GenerationError(str(exc)) from None
-            return Model(llm, f"llama.cpp ({llm.model_name})", llm.model_name)
+            return Model(llm, f"llama.cpp ({llm.model_name})", llm.model_name,
+                         json_request=lambda schema: {"response_format": {"type": "json_object", "schema": schema}})
     raise GenerationError(f"Unknown generative backend {backend!r}.")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
-from assistant.people import ROLE_WORDS, organisations_in, people_in
-from assistant.places import place_of, place_spans
+from index.people import ROLE_WORDS, organisations_in, people_in
+from index.places import place_of, place_spans
 from index.terms import STOPWORDS, content_stems, part_of, stem, words
 from ingest.clean import fold
 from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date

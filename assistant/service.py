@@ -7,16 +7,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 
 from assistant.answer import Answer, Draft
 from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import sentences_with_markers
 from assistant.evidence import gather
 from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named
+from assistant.trip_answers import trip_question
 from index.manifest import DocRecord
-from index.retrieve import Filters, Retriever
+from index.retrieve import Filters, Passage, Retrieval, Retriever
 from index.workspace import Workspace
 from settings import BACKENDS
+from trips.model import Trip
+from trips.register import TripFilter, TripRegister
 
 MAX_QUESTION_CHARS = 2000
 
@@ -56,13 +60,21 @@ class Assistant:
     def articles(self) -> list[DocRecord]:
         return self.ws.manifest.all_docs()
 
+    def trips(self, where: TripFilter | None = None) -> list[Trip]:
+        """The trip register's records (trips/register.py), filtered."""
+        return self.register.trips(where)
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        """The passage an evidence stands in."""
+        return self._passage(chunk_id)
+
     # -- answering
     def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Answer:
         with self.lock:
             p = self._prepare(question, history, filters, backend, top_k)
             start = time.perf_counter()
-            draft = p.evidence.refusal(p.q, "not_in_corpus") or self.answerer(p.backend).answer(p)
+            draft = self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus") or self.answerer(p.backend).answer(p)
             return _result(p, draft, time.perf_counter() - start)
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
@@ -72,8 +84,8 @@ class Assistant:
         with self.lock:
             p = self._prepare(question, history, filters, backend, top_k)
             start = time.perf_counter()
-            absent = p.evidence.refusal(p.q, "not_in_corpus")
-            items = [*sentences_with_markers(absent.text), absent] if absent else self.answerer(p.backend).stream(p)
+            settled = self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus")
+            items = [*sentences_with_markers(settled.text), settled] if settled else self.answerer(p.backend).stream(p)
             for item in items:
                 if isinstance(item, Draft):
                     yield {"type": "answer", "answer": _result(p, item, time.perf_counter() - start).to_json()}
@@ -100,10 +112,32 @@ class Assistant:
                 standalone = self.answerer(backend).condense(question, history[-2 * FOLLOW_UP_WINDOW:], q.lang) or standalone
             except GenerationError as exc:  # the rule-based one is kept; the answerer falls back without asking again
                 failure = exc
+        trips = trip_question(q) if not filters else None
+        if trips is not None:  # answered from the register: no passages to retrieve
+            return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], self._article_text),
+                            failure, trips)
         period = q.period if standalone == q.search else date_named(standalone)
         retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period)
         evidence = gather(q, retrieval.passages, self._article_text)
         return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure)
+
+    def _from_register(self, p: Prepared) -> Draft | None:
+        """The answer to a list, count or "who led which" question, from the trip register (every backend)."""
+        if p.trips is None:
+            return None
+        from assistant.trip_answers import answer
+
+        draft = answer(p.trips, p.q, self.register, self._passage)
+        p.retrieval.passages = [c.passage for c in draft.citations]  # what was looked at: the cited passages
+        return draft
+
+    @cached_property
+    def register(self) -> TripRegister:
+        return TripRegister.of(self.ws.settings.data_dir)
+
+    def _passage(self, chunk_id: str) -> Passage | None:
+        rows = self.ws.store.get([chunk_id])
+        return Passage.from_stored(rows[0], 1.0) if rows else None
 
     def _article_text(self, doc_id: str) -> str:
         return "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))

@@ -68,7 +68,7 @@ def retrieval_at_scale(settings, embedder, real: list, questions, sizes, path: P
                 made += n
             ws.store.replace_docs(docs, embeddings)
             for record, terms, vectors in records:
-                ws.manifest.put_doc(record, terms, vectors)
+                ws.manifest.put_doc(record, terms, vectors, "")
         grow_s = time.perf_counter() - start
         start = time.perf_counter()
         KeywordIndex.build(ws.manifest.all_terms(), path)

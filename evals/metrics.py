@@ -77,12 +77,29 @@ def _cited_text(citation: dict) -> str:
 
 def citation_support(answer: dict, expect: list[list[str]]) -> float | None:
     """Share of the expected slots found in the answer that a cited passage also contains; None when the
-    answer states none of them (then there is no claim to support: answer accuracy counts that miss)."""
+    answer states none of them (then there is no claim to support: answer accuracy counts that miss). A count
+    the answer computes ("Die Artikel nennen 2 Reisen: • … [1] • … [2]") is supported by its enumeration:
+    as many items as it says, each cited."""
     found = [slot for slot in expect if slot_present(answer["answer"], slot)]
     if not found:
         return None
     cited = " ".join(_cited_text(c) for c in answer["citations"])
-    return sum(slot_present(cited, slot) for slot in found) / len(found)
+    return sum(slot_present(cited, slot) or _counted(answer["answer"], slot) for slot in found) / len(found)
+
+
+_NUMBER_WORDS = {"eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9,
+                 "zehn": 10, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                 "nine": 9, "ten": 10}
+
+
+def _counted(text: str, spellings: list[str]) -> bool:
+    """The answer enumerates as many items as the number says, each with a citation marker."""
+    items = text.split("• ")[1:]
+    numbers = {int(s) if s.strip().isdigit() else _NUMBER_WORDS.get(normalise(s)) for s in spellings}
+    return bool(items) and len(items) in numbers and all(_MARKER_IN.search(item) for item in items)
+
+
+_MARKER_IN = re.compile(r"\[\d+\]")
 
 
 def citation_precision(answer: dict, expect: list[list[str]], sources: list[str]) -> float:

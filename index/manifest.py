@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS chunk_terms_doc ON chunk_terms(doc_id);
 CREATE TABLE IF NOT EXISTS chunk_vectors (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, spans TEXT NOT NULL, vectors BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunk_vectors_doc ON chunk_vectors(doc_id);
+CREATE TABLE IF NOT EXISTS texts (doc_id TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
 
 
@@ -94,13 +95,25 @@ class Manifest:
     def docs_of(self, file: str) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs WHERE file=?", (file,))]
 
-    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms], vectors: dict[str, SentenceVectors]) -> None:
-        """Record an article, its chunks' stems and their sentence vectors in one transaction."""
+    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms], vectors: dict[str, SentenceVectors], text: str) -> None:
+        """Record an article, its text as indexed, its chunks' stems and their sentence vectors in one transaction."""
         with self._transaction():
             self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
+            self.db.execute("INSERT OR REPLACE INTO texts VALUES (?, ?)", (rec.doc_id, text))
             self._put_terms(rec.doc_id, terms)
             self._put_vectors(rec.doc_id, vectors)
+
+    def text(self, doc_id: str) -> str | None:
+        """The article's text as it was cleaned and indexed (what evidence offsets point into)."""
+        row = self.db.execute("SELECT text FROM texts WHERE doc_id=?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def put_text(self, doc_id: str, text: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO texts VALUES (?, ?)", (doc_id, text))
+
+    def docs_without_text(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM docs WHERE doc_id NOT IN (SELECT doc_id FROM texts)")]
 
     def put_vectors(self, doc_id: str, vectors: dict[str, SentenceVectors]) -> None:
         with self._transaction():
@@ -140,6 +153,7 @@ class Manifest:
             self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
             self.db.execute("DELETE FROM chunk_terms WHERE doc_id=?", (doc_id,))
             self.db.execute("DELETE FROM chunk_vectors WHERE doc_id=?", (doc_id,))
+            self.db.execute("DELETE FROM texts WHERE doc_id=?", (doc_id,))
 
     def docs_without_terms(self) -> list[str]:
         """Articles indexed before the keyword index existed (or whose stems were lost)."""

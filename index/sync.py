@@ -47,10 +47,13 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
+    trips: dict | None = None  # what the step run after the chunks (the trip register) reports
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["failed"] = [asdict(f) for f in self.failed]
+        if out["trips"] is None:
+            del out["trips"]
         return out
 
 
@@ -107,9 +110,11 @@ def file_key(path: Path) -> str:
     return os.path.abspath(path)
 
 
-def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] | None = None,
+         then: Callable[[], dict] | None = None) -> IngestReport:
     """Ingest paths into the workspace's index; returns what changed. Holds the data dir's ingest lock.
-    `progress(done, total)` is called as articles to (re-)embed are stored."""
+    `progress(done, total)` is called as articles to (re-)embed are stored; `then()` runs under the same lock
+    once they are (the trip register's update) and its report is the report's `trips`."""
     with ingest_lock(ws.settings.data_dir):
         manifest = ws.manifest
         if manifest.get_meta("interrupted") == "1":
@@ -124,12 +129,15 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
         report = apply(plan_, ws, progress)
         _backfill_terms(ws)
         _backfill_vectors(ws)
+        _backfill_texts(ws)
         changed = report.added or report.updated or report.removed
         if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
             manifest.set_meta("keywords_built", "0")
             KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
             manifest.set_meta("keywords_built", "1")
         manifest.set_meta("interrupted", "0")
+        if then:
+            report.trips = then()
         report.documents, report.chunks = manifest.counts()
         return report
 
@@ -222,7 +230,7 @@ def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = 
             a, date = job.article, job.article.date
             ws.manifest.put_doc(DocRecord(a.doc_id, job.file, job.version, a.title, date and date.iso,
                                           date and date.precision, a.source, len(job.chunks)), chunk_terms(job.chunks),
-                                {c.chunk_id: by_chunk[c.chunk_id] for c in job.chunks})
+                                {c.chunk_id: by_chunk[c.chunk_id] for c in job.chunks}, a.text)
             job.chunks = []  # the texts are stored; let them go
             left[job.file] -= 1
             if left[job.file] == 0:
@@ -276,6 +284,17 @@ def _backfill_vectors(ws: Workspace) -> None:
         embeddings, sentences = embed_chunks(chunks, ws.embed_model)
         ws.store.replace_docs([(doc_id, chunks, True)], embeddings)
         ws.manifest.put_vectors(doc_id, {c.chunk_id: v for c, v in zip(chunks, sentences)})
+
+
+def _backfill_texts(ws: Workspace) -> None:
+    """Articles indexed before their text was kept: it is joined again from their chunks (each overlaps the
+    next by the sentences the chunking repeats)."""
+    for doc_id in ws.manifest.docs_without_text():
+        text = ""
+        for row in ws.store.chunks_of(doc_id):
+            overlap = next((k for k in range(min(len(text), len(row.text)), 0, -1) if text.endswith(row.text[:k])), 0)
+            text = text + row.text[overlap:] if overlap else (f"{text}\n{row.text}" if text else row.text)
+        ws.manifest.put_text(doc_id, text)
 
 
 def _reconcile(ws: Workspace) -> None:

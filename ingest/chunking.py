@@ -50,6 +50,7 @@ def chunk_article(article: Article, target_chars: int = 700, overlap: int = 1) -
             date=article.date,
             article_hash=article.hash,
             spans=[(a - group[0][0], b - group[0][0]) for a, b in group],
+            offset=group[0][0],
         )
         for n, group in enumerate(groups)
     ]

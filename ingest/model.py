@@ -58,6 +58,7 @@ class Chunk:
     date: PubDate | None
     article_hash: str
     spans: list[tuple[int, int]] = field(default_factory=list)  # its sentences, as offsets into text
+    offset: int = 0  # where its text starts in the article's text
 
     @property
     def sentences(self) -> list[str]:

@@ -49,6 +49,7 @@ class ScriptedLLM:
     def __init__(self, *replies):
         self.replies = list(replies)
         self.history: list[list[tuple[str, str]]] = []
+        self.requests: list[dict] = []  # the extra arguments of each chat (a JSON schema's `format`, ...)
 
     def enqueue(self, *replies) -> "ScriptedLLM":
         self.replies.extend(replies)
@@ -60,9 +61,10 @@ class ScriptedLLM:
         reply = self.replies.pop(0)
         return reply(sent) if callable(reply) else reply
 
-    def chat(self, messages):
+    def chat(self, messages, **extra):
         from llama_index.core.llms import ChatMessage, ChatResponse
 
+        self.requests.append(extra)
         return ChatResponse(message=ChatMessage(role="assistant", content=self._reply(messages)))
 
     def stream_chat(self, messages):

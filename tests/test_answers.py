@@ -61,7 +61,7 @@ def test_the_relation_asked_about_is_what_the_question_asks():
 
 
 def test_who_question_wants_a_person_it_does_not_already_name():
-    from assistant.places import places_in
+    from index.places import places_in
     from assistant.question import analyse, answer_type_present
 
     q = analyse("Wer begleitete Verteidigungsminister Guttenberg nach Afghanistan?")

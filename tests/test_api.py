@@ -174,3 +174,19 @@ def test_a_full_queue_answers_503_with_retry_after_and_admits_again_when_it_drai
     for thread in held:
         thread.join(timeout=30)
     assert api.post("/api/ask", json={"question": "Wer?"}).status_code == 200
+
+
+def test_trips_route_filters_and_cites(client):
+    from trips.rules import RuleExtractor
+    from trips.update import update
+
+    update(client.app.state.assistant.ws, RuleExtractor())
+    assert client.get("/api/trips").status_code == 401
+    body = client.get("/api/trips", headers=AUTH, params={"to": "Vereinigte Staaten"}).json()
+    (trip,) = body["trips"]
+    assert [d["place"] for d in trip["destinations"]] == ["New York", "Boston", "Los Angeles"]
+    assert trip["leaders"][0]["name"] == "Kai Wegner" and trip["leaders"][0]["quote"] == "Kai Wegner"
+    assert len(client.get("/api/trips", headers=AUTH, params={"year": 2019}).json()["trips"]) == 3
+    bad = client.get("/api/trips", headers=AUTH, params={"date_from": "letzte Woche"})
+    assert bad.status_code == 422 and "YYYY" in bad.json()["detail"]
+    assert "/api/trips" in client.get("/openapi.json").json()["paths"]

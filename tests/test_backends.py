@@ -122,7 +122,7 @@ def test_fake_refusal_is_marked(sample_ws):
 
 def test_the_model_is_not_asked_what_the_articles_cannot_say(sample_ws):
     assistant, llm = _scripted(sample_ws, "Die Delegation reiste nach Peru [1].")
-    answer = assistant.answer("Welche Delegation reiste nach Peru?", backend="ollama")
+    answer = assistant.answer("Wer leitete die Delegation nach Peru?", backend="ollama")
     assert answer.refused and answer.generation == "not_in_corpus" and llm.history == []
 
 

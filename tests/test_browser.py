@@ -179,3 +179,26 @@ def test_chat_embedded_as_gradio_web_component(browser, intranet):
     page.locator("gradio-app #question textarea").press("Enter")
     page.locator("gradio-app #chat a.cite").first.wait_for(timeout=30_000)
     context.close()
+
+
+def test_trips_tab_filters_shows_evidence_and_offers_csv(page):
+    """The *Reisen* tab: the register as a table, filtered by a continent, a row's evidence marked in its
+    passage, the chart and the CSV download. Set DELEGATIONS_TRIPS_SCREENSHOT=path to keep a screenshot."""
+    page.get_by_role("tab", name="Reisen").click()
+    table = page.locator("#trips-table")
+    table.get_by_text("Tokio").first.wait_for()
+    assert "Kai Wegner" in table.inner_text() and "Shenzhen" in table.inner_text()
+    page.locator("#trips-to input, #trips-to textarea").first.fill("Asien")
+    page.locator("#trips-filter").click()
+    page.wait_for_function("() => !document.querySelector('#trips-table').innerText.includes('Kai Wegner')")
+    assert "Tokio" in table.inner_text() and "Shenzhen" in table.inner_text()
+    table.get_by_text("Uwe Albrecht").first.click()
+    evidence = page.locator("#trips-evidence")
+    evidence.locator("mark").first.wait_for()
+    assert "Uwe Albrecht" in evidence.inner_text() and "leipzig-japan" in evidence.inner_text()
+    assert page.locator("#trips-chart img, #trips-chart canvas, #trips-chart svg").count() >= 1
+    with page.expect_download() as download:
+        page.locator("#trips-csv").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    if os.environ.get("DELEGATIONS_TRIPS_SCREENSHOT"):
+        page.screenshot(path=os.environ["DELEGATIONS_TRIPS_SCREENSHOT"], full_page=True)

@@ -20,7 +20,7 @@ def test_ingest_twice_then_ask_and_status(tmp_path):
     first = run("ingest", str(SAMPLE), "--data-dir", data, "--json")
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
-    assert set(report) == {"added", "updated", "unchanged", "removed", "failed", "documents", "chunks"}
+    assert set(report) == {"added", "updated", "unchanged", "removed", "failed", "documents", "chunks", "trips"}
     assert report["added"] == 5
     second = json.loads(run("ingest", str(SAMPLE), "--data-dir", data, "--json").stdout)
     assert (second["unchanged"], second["added"], second["updated"]) == (5, 0, 0)

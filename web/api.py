@@ -1,4 +1,5 @@
-"""The JSON API other intranet tools call: ask, ask with server-sent events, health. OpenAPI docs at /docs.
+"""The JSON API other intranet tools call: ask, ask with server-sent events, the trip register, health.
+OpenAPI docs at /docs.
 
 `POST /api/ask` returns what `delegations ask --json` prints. With `server.api_token` set (the
 DELEGATIONS_API_TOKEN variable), every /api/* call needs `Authorization: Bearer <token>`.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from typing import Literal
 
@@ -21,6 +23,7 @@ from starlette.background import BackgroundTask
 from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
 from index.retrieve import Filters
 from settings import ServerSettings
+from trips.register import TripFilter
 from web.auth import require_token
 
 log = logging.getLogger("delegations.api")
@@ -175,6 +178,19 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     # released after the stream, or by the background task when the client left before it began
     return StreamingResponse(events(), media_type="text/event-stream", background=BackgroundTask(release),
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/trips", summary="The trip register: who travelled where, when and with whom, every field with its evidence")
+def trips(request: Request, to: str | None = None, who: str | None = None, year: int | None = None,
+          date_from: str | None = None, date_to: str | None = None, doc: str | None = None) -> dict:
+    """`to`: a city, country or continent, German or English (Asien, USA, New York); `who`: part of a leader's
+    or participant's name; dates YYYY[-MM[-DD]]. Each field object carries doc_id, chunk_id, start, end and
+    quote (the article's words at those offsets)."""
+    for value in (date_from, date_to):
+        if value and not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value):
+            raise HTTPException(422, f"Dates are written YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}.")
+    where = TripFilter(to, who, year, date_from, date_to, doc)
+    return {"trips": [t.to_json() for t in _assistant(request).trips(where)]}
 
 
 @router.get("/health", summary="Index size and backend reachability")

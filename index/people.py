@@ -54,10 +54,13 @@ def _capitalised(word: str) -> bool:
 
 
 def _name_word(word: str) -> bool:
-    """A word that can be part of a name: capitalised, not an acronym, not itself a role or institution."""
+    """A word that can be part of a name: capitalised, not an acronym, not a role, an institution or a place
+    ("Vertreter Libyens" names no person)."""
+    from index.places import place_of
+
     key = fold(word.rstrip("."))
     return _capitalised(word) and not word.rstrip(".").isupper() and \
-        not any(r in key for r in ROLE_WORDS) and key not in _ORG_WORDS
+        not any(r in key for r in ROLE_WORDS) and key not in _ORG_WORDS and (is_first_name(word) or not place_of(word.rstrip(".")))
 
 
 def people_in(text: str) -> list[str]:

