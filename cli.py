@@ -1,8 +1,10 @@
 """`delegations`: cited answers from German news articles about business delegations.
 
 Commands: ingest (index articles), ask (answer with citations), trips (the trip register), status (what the
-index holds), serve (the chat and the JSON API), eval (score answers against cases), bench (measure speed),
-hash-password (a chat login). Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
+index holds), docs (list, show, remove, export articles), reindex (embed everything again), feedback (👍/👎
+from the chat, as eval cases), serve (the chat
+and the JSON API; --watch keeps a folder in sync), eval (score answers against cases), bench (measure speed,
+or the HTML reader with --html), hash-password (a chat login). Errors a user can cause print one line on stderr and exit 2 (1 for an ingest with failed files);
 tracebacks are for bugs only. Heavy imports happen inside the subcommand that needs them.
 """
 
@@ -13,6 +15,7 @@ import json
 import re
 import sqlite3
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -208,6 +211,10 @@ def cmd_bench(args) -> int:
     from bench import speed
     from bench.scale import SCALE_SIZES
 
+    if args.html:
+        return _bench_html(Path(args.html), args.json_out)
+    if not args.corpus:
+        raise UserError("Name what to measure: --corpus FILE_OR_FOLDER (speed) or --html DIR (the HTML reader).")
     settings = _settings(args)
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1.")
@@ -232,6 +239,27 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _bench_html(folder: Path, json_out: str | None) -> int:
+    from bench.html import HtmlBenchError, score_pages
+
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder.")
+    try:
+        row = score_pages(folder)
+    except HtmlBenchError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{row['pages']} pages: precision {row['precision']:.3f}, recall {row['recall']:.3f}, F1 {row['f1']:.3f}; "
+          f"{row['refused']} refused; per page p50 {row['page_ms_p50']:.0f} ms, p95 {row['page_ms_p95']:.0f} ms, "
+          f"slowest {row['slowest_page']} {row['slowest_page_ms']:.0f} ms; first pass (loading the libraries) {row['first_pass_s']:.1f} s",
+          file=sys.stderr)
+    for line in row["refused_pages"]:
+        print(f"refused {line}", file=sys.stderr)
+    print(json.dumps(row, ensure_ascii=False))
+    if json_out:
+        Path(json_out).write_text(json.dumps(row, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from evals.cases import DEFAULT_CASES, NEWS_CASES, CaseError, load_cases
     from evals.evaluate import compare, evaluate, evaluate_retrieval, format_retrieval, format_table
@@ -245,6 +273,12 @@ def cmd_eval(args) -> int:
             cases += load_cases(NEWS_CASES)
     except CaseError as exc:
         raise UserError(str(exc)) from None
+    todo = [c for c in cases if c.todo]
+    cases = [c for c in cases if not c.todo]
+    for c in todo:  # from a 👎 in the chat: a person says what the answer must hold, then it is scored
+        print(f"todo (not scored until its expect slots are filled in): {c.id}: {c.turns[-1]} — {c.comment}", file=sys.stderr)
+    if not cases:
+        raise UserError(f"No case to score: all {len(todo)} are marked todo; fill in their expect slots and remove `todo`.")
     if ws.manifest.counts()[0] == 0:
         raise UserError(f"The index in {ws.settings.data_dir} is empty; run `delegations ingest` first.")
     if args.retrieval_only:
@@ -254,6 +288,7 @@ def cmd_eval(args) -> int:
         print(format_retrieval(table))
         _write_eval(args, {"retrieval": table, "documents": ws.manifest.counts()[0]})
         return 0
+    warm_up_s = None
     if args.backend == "naive":  # the reference pipeline, to see what the real one adds
         from evals.naive import NaiveAssistant
 
@@ -262,14 +297,28 @@ def cmd_eval(args) -> int:
         from assistant.service import Assistant
 
         subject = Assistant(ws)
+        if (args.backend or ws.settings.llm.backend) not in ("extractive", "naive"):
+            start = time.perf_counter()  # a model's start is not any one answer's time: it is reported on its own
+            said = subject.warm_up(args.backend)
+            warm_up_s = round(time.perf_counter() - start, 1)
+            print(f"model ready in {warm_up_s} s" if not said else f"model not ready after {warm_up_s} s: {said}", file=sys.stderr)
     report = evaluate(subject, cases, args.backend, progress=sys.stderr.isatty())
     report["backend"] = args.backend or ws.settings.llm.backend
+    report["todo"] = [{"id": c.id, "question": c.turns[-1], "comment": c.comment} for c in todo]
+    if warm_up_s is not None:
+        report["model"]["warm_up_s"] = warm_up_s
     report["documents"] = ws.manifest.counts()[0]
     print(format_table(report))
     if args.backend != "naive":
         report["retrieval"] = evaluate_retrieval(subject.retriever, cases)
         print()
         print(format_retrieval(report["retrieval"]))
+    if report["backend"] not in ("extractive", "naive"):
+        figures = report["model"]
+        print("\nthe model's own (with fallback_to_extractive off a fallback is its refusal): "
+              f"accuracy {figures['model_own_accuracy']}, refusals {figures['model_own_refusal_rate']}; "
+              f"first checked sentence p50 {figures['first_sentence_ms_p50']} ms, p95 {figures['first_sentence_ms_p95']} ms")
+        print("outcomes: " + ", ".join(f"{k} {v}" for k, v in figures["generation"].items()))
     report["trips"] = _evaluate_trips(ws)
     if report["trips"]:
         from evals.trip_register import format_scores
@@ -363,6 +412,8 @@ def cmd_serve(args) -> int:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "httpx", "httpcore", "urllib3"):  # bm25s sets DEBUG on its own logger; httpx logs every request
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from assistant.service import Assistant
     from index.sync import IngestBusy, sync
     from index.workspace import Workspace
@@ -377,7 +428,125 @@ def cmd_serve(args) -> int:
         except IngestBusy as exc:  # another ingest is filling it right now
             raise UserError(str(exc)) from None
         log.info("Ingested %d articles (%d chunks).", report.documents, report.chunks)
+    if settings.llm.backend == "llamacpp":  # its worker loads the model while the server starts, not on the first question
+        import threading
+
+        def warm() -> None:
+            said = assistant.warm_up()
+            log = logging.getLogger("delegations.serve")
+            if said:
+                log.warning("The local model is not ready: %s", said)
+            else:
+                log.info("The local model's worker is ready.")
+
+        threading.Thread(target=warm, name="llamacpp-warm-up", daemon=True).start()
+    if args.watch is not None:
+        from index import watch
+
+        folder = Path(args.watch) if args.watch else settings.corpus_dir
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--watch takes a folder; {folder} is a file.")
+        watch.start(folder.resolve(), settings.data_dir.resolve())
     serve(settings, assistant)
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from index import documents
+    from index.sync import IngestBusy
+
+    ws = _workspace(args)
+    try:
+        if args.docs_command == "list":
+            if args.limit < 1 or args.offset < 0:
+                raise UserError("--limit must be at least 1 and --offset at least 0.")
+            total, page = documents.listing(ws, args.query or "", args.limit, args.offset)
+            if args.json:
+                print(json.dumps({"total": total, "offset": args.offset, "documents": [d.to_json() for d in page]},
+                                 ensure_ascii=False))
+                return 0
+            for d in page:
+                print(f"{d.doc_id}\t{d.date or '-'}\t{d.chunks} chunks\t{d.title}\t{d.source}")
+            shown = f"{args.offset + 1}-{args.offset + len(page)}" if page else "none"
+            print(f"{shown} of {total} articles" + (f" matching {args.query!r}" if args.query else "") + ".", file=sys.stderr)
+        elif args.docs_command == "show":
+            doc = documents.show(ws, args.id)
+            if args.json:
+                print(json.dumps(doc.to_json(), ensure_ascii=False))
+            else:
+                print(f"{doc.title}\nid: {doc.doc_id}\ndate: {doc.date or '-'}\nsource: {doc.source}\n"
+                      f"chunks: {doc.chunks}\n\n{doc.text}")
+        elif args.docs_command == "remove":
+            removed = documents.remove(ws, args.ids, then=_trip_update(ws))
+            docs, chunks = ws.manifest.counts()
+            if args.json:
+                print(json.dumps({"removed": removed, "documents": docs, "chunks": chunks}, ensure_ascii=False))
+            else:
+                print(f"Removed {len(removed)} article{'s' if len(removed) != 1 else ''}; index: {docs} articles, {chunks} chunks.")
+        else:
+            out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+            try:
+                n = 0
+                for line in documents.export(ws):
+                    out.write(line + "\n")
+                    n += 1
+            finally:
+                if args.out:
+                    out.close()
+            if args.out:
+                print(f"Exported {n} articles to {args.out}.", file=sys.stderr)
+    except documents.UnknownDocument as exc:
+        raise UserError(str(exc)) from None
+    except IngestBusy as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
+def cmd_reindex(args) -> int:
+    from index.documents import reindex
+    from index.sync import IngestBusy
+
+    ws = _workspace(args)
+    with _progress("articles", enabled=not args.json) as progress:
+        try:
+            report = reindex(ws, progress)
+        except IngestBusy as exc:
+            raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(f"Embedded {report['documents']} articles ({report['chunks']} chunks) again with {report['embedder']} "
+              f"in {report['seconds']} s; questions now read {report['collection']}.")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from assistant.feedback import FeedbackStore
+    from evals.feedback import as_case, to_json
+
+    settings = _settings(args)
+    entries = FeedbackStore(settings.data_dir).all()
+    if args.feedback_command == "list":
+        if args.json:
+            print(json.dumps({"feedback": [to_json(e) for e in entries]}, ensure_ascii=False))
+            return 0
+        for e in entries:
+            mark = "👍" if e.rating == "up" else "👎"
+            print(f"{e.id}\t{e.time}\t{e.user or '-'}\t{mark}\t{e.question}" + (f"\t{e.comment}" if e.comment else ""))
+        print(f"{len(entries)} feedback entries.", file=sys.stderr)
+        return 0
+    import yaml
+
+    cases = [as_case(e) for e in entries]
+    header = ("# Eval cases from the chat's feedback (`delegations feedback export`). A 👍 expects the articles it\n"
+              "# cited; a 👎 is `todo`: write what the answer must contain into `expect` (or set answerable: false),\n"
+              "# remove `todo`, and `delegations eval --cases` scores it.\n")
+    text = header + (yaml.safe_dump(cases, allow_unicode=True, sort_keys=False, width=120) if cases else "[]\n")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Wrote {len(cases)} cases to {args.out} ({sum('todo' in c for c in cases)} todo).", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -468,11 +637,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--root-path", help="sub-path behind a reverse proxy, e.g. /assistent")
+    p.add_argument("--watch", nargs="?", const="", metavar="DIR",
+                   help="keep the index in step with a folder: added, changed and deleted files within seconds "
+                        "(default folder: corpus/)")
     data_dir(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("bench", help="measure ingest and question speed against the embedder alone and a naive pipeline")
-    p.add_argument("--corpus", required=True, help="a JSONL file or a folder of articles (e.g. ../shared/data/news_de.jsonl)")
+    p = sub.add_parser("docs", help="the articles in the index: list, show, remove, export")
+    docs = p.add_subparsers(dest="docs_command", metavar="{list,show,remove,export}", required=True)
+    q = docs.add_parser("list", help="id, date, chunks, title and source of each article, paged")
+    q.add_argument("--query", help="only articles with this text in their id, title or source")
+    q.add_argument("--limit", type=int, default=50, help="articles per page (default 50)")
+    q.add_argument("--offset", type=int, default=0, help="skip this many first")
+    q.add_argument("--json", action="store_true", help='print {"total": N, "documents": [...]}')
+    data_dir(q)
+    q = docs.add_parser("show", help="an article's title, date, source and text as indexed")
+    q.add_argument("id")
+    q.add_argument("--json", action="store_true")
+    data_dir(q)
+    q = docs.add_parser("remove", help="take articles out of the index (their files stay where they are)")
+    q.add_argument("ids", nargs="+", metavar="ID")
+    q.add_argument("--json", action="store_true", help='print {"removed": [...], "documents", "chunks"}')
+    data_dir(q)
+    q = docs.add_parser("export", help="every article as one JSON line (id, title, date, text, source): what ingest reads")
+    q.add_argument("--out", help="write to this file (default: stdout)")
+    data_dir(q)
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("feedback", help="what users said about answers (👍/👎 in the chat), and as eval cases")
+    fb = p.add_subparsers(dest="feedback_command", metavar="{list,export}", required=True)
+    q = fb.add_parser("list", help="every entry: time, user, rating, question, comment")
+    q.add_argument("--json", action="store_true")
+    data_dir(q)
+    q = fb.add_parser("export", help="eval cases in the suite's schema (stdout, or --out FILE)")
+    q.add_argument("--out", help="write to this file, e.g. evals/cases_feedback.yaml")
+    data_dir(q)
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("reindex", help="embed every article again (after changing the embedder) and switch at the end")
+    data_dir(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("bench", help="measure ingest and question speed against the embedder alone and a naive pipeline, "
+                                     "or the HTML reader's accuracy")
+    p.add_argument("--corpus", help="a JSONL file or a folder of articles (e.g. ../shared/data/news_de.jsonl)")
+    p.add_argument("--html", metavar="DIR", help="instead: score the HTML reader on saved pages with gold snippets "
+                                                 "(DIR/gold.json and DIR/pages/, e.g. ../shared/data/html_de)")
     p.add_argument("--limit", type=int, help="only the first N articles")
     p.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
     p.add_argument("--report", help="write a Markdown report to this file")

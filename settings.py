@@ -63,11 +63,12 @@ class OllamaSettings(_Section):
 
 
 class LlamaCppSettings(_Section):
-    model_path: str = Field("", description="GGUF file to run in-process (DELEGATIONS_LLAMACPP_MODEL). Empty: the Gemma 3 270M smoke model of the [llamacpp] extra.")
+    model_path: str = Field("", description="GGUF file llama.cpp's server runs in a supervised worker process (DELEGATIONS_LLAMACPP_MODEL). Empty: the Gemma 3 270M smoke model of the [llamacpp] extra.")
     chat_format: str = Field("gemma", description="llama.cpp chat template by name (gemma, chatml, llama-3, mistral-instruct, ...). Named explicitly: many GGUF files carry none.")
     n_ctx: int = Field(4096, ge=512, le=131072, description="Context window in tokens; the prompt with five passages needs about 2,000.")
     max_tokens: int = Field(384, ge=16, le=8192, description="Longest answer in tokens.")
     threads: int = Field(0, ge=0, le=256, description="CPU threads; 0: all cores.")
+    request_timeout_s: float = Field(300, gt=0, description="Seconds to wait for one generation of the worker (a CPU is slow).")
 
 
 class OpenAISettings(_Section):
@@ -79,7 +80,7 @@ class OpenAISettings(_Section):
 
 
 class LLMSettings(_Section):
-    backend: Backend = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences), ollama, llamacpp (in-process GGUF) or openai (any OpenAI-compatible server).")
+    backend: Backend = Field("extractive", description="Who writes the answer: extractive (no LLM, quotes cited sentences), ollama, llamacpp (a GGUF file in a supervised llama.cpp worker) or openai (any OpenAI-compatible server).")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature for generative backends.")
     fallback_to_extractive: bool = Field(True, description="When the model is unreachable or its answer keeps no valid citation, answer extractively with a visible notice instead of failing.")
     preflight_timeout_s: float = Field(5, gt=0, description="Seconds an Ollama or OpenAI-compatible server has to answer the quick check before a generation (done at most every 30 s while it succeeds), so a server that is down is reported at once instead of at request_timeout_s.")
@@ -101,6 +102,9 @@ class ServerSettings(_Section):
     api_token: str = Field("", description="When set, every /api/* call needs `Authorization: Bearer <token>` (DELEGATIONS_API_TOKEN).")
     max_pending: int = Field(32, ge=1, le=10_000, description="API questions waiting or being answered at once; beyond this the API answers 503 with Retry-After instead of queueing without bound.")
     ui_users: str = Field("", description="When set, the chat asks for a login: comma-separated user:hash pairs from `delegations hash-password` (DELEGATIONS_UI_USERS).")
+    ui_admins: str = Field("", description="Comma-separated users of ui_users who also manage documents in the chat's Dokumente tab (DELEGATIONS_UI_ADMINS); the others only ask.")
+    admin_token: str = Field("", description="Bearer token for the document API (/api/documents); the api_token alone only asks (DELEGATIONS_ADMIN_TOKEN). Empty with no api_token either: the API is open, as the rest of it.")
+    max_upload_mb: float = Field(20, gt=0, description="Largest file POST /api/documents accepts (413 beyond).")
 
 
 class Settings(_Section):

@@ -1,4 +1,5 @@
-"""The chat (Gradio): questions, answers with [n] markers linked to their passages, filters, status line.
+"""The chat (Gradio): questions, answers with [n] markers linked to their passages, 👍/👎 with a comment on
+each answer, filters, status line; the trip register; and for admins the documents in the index.
 
 A thin shell over the Assistant (web/server.py mounts it beside the API). Everything an article says is
 shown as text (escaped), never as markup: an article containing `<script>` shows those characters.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from assistant.answer import MARKER
 from assistant.service import Assistant, QuestionError, Turn
+from assistant.feedback import Feedback, FeedbackStore
 from index.retrieve import Filters
 
 log = logging.getLogger("delegations.serve")
@@ -23,7 +25,7 @@ EXAMPLES = [
     "Who led the Hamburg delegation to Israel?",
 ]
 BACKEND_NAMES = {"extractive": "extraktiv (zitiert Sätze, ohne Sprachmodell)", "ollama": "Ollama",
-                 "llamacpp": "llama.cpp (lokal)", "openai": "OpenAI-kompatibler Server"}
+                 "llamacpp": "llama.cpp (lokaler Worker)", "openai": "OpenAI-kompatibler Server"}
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
 
@@ -126,27 +128,32 @@ def status_line(assistant: Assistant) -> str:
     s = assistant.status(check_backend=False)  # on every page load: no network probe
     backend = s["backend"]
     newest = s.get("newest_article_date") or "–"
+    down = f" (nicht verfügbar: {_literal(s.get('backend_detail', ''))})" if s.get("backend_reachable") is False else ""
     return (f"**Korpus:** {s['documents']} Artikel · {s['chunks']} Abschnitte · neuester Artikel {newest} "
-            f"&nbsp;|&nbsp; **Antworten:** {BACKEND_NAMES.get(backend, backend)}")
+            f"&nbsp;|&nbsp; **Antworten:** {BACKEND_NAMES.get(backend, backend)}{down}")
 
 
 # -- the chat
 
-def build_chat(assistant: Assistant):
+def build_chat(assistant: Assistant, is_admin=lambda request: True):
+    """The chat app; `is_admin(request)` tells admins (who also see the Dokumente tab) from readers."""
     import gradio as gr
 
     def articles():
         return [(f"{r.title} ({r.date or 'ohne Datum'})", r.doc_id) for r in assistant.articles()]
 
-    def respond(message: str, chat: list, turns: list, date_from: str, date_to: str, docs: list):
+
+    def respond(message: str, chat: list, turns: list, shown: list, date_from: str, date_to: str, docs: list):
+        """Streams the answer into the chat; `shown` holds, per assistant message, the answer and the
+        conversation before it (what a 👍/👎 on that message stores), or None for an error line."""
         message = (message or "").strip()
         if not message:
-            yield chat, turns, gr.skip(), ""
+            yield chat, turns, shown, gr.skip(), ""
             return
         history = [Turn(t["role"], t["content"]) for t in turns]
         filters = Filters(list(docs or []), (date_from or "").strip() or None, (date_to or "").strip() or None)
         chat = chat + [{"role": "user", "content": _literal(message)}, {"role": "assistant", "content": "…"}]
-        yield chat, turns, "<p>Suche in den Artikeln …</p>", ""
+        yield chat, turns, shown, "<p>Suche in den Artikeln …</p>", ""
         text = ""
         try:
             filters.where()
@@ -154,19 +161,45 @@ def build_chat(assistant: Assistant):
                 if event["type"] == "delta":
                     text += event["text"]
                     chat[-1] = {"role": "assistant", "content": answer_markdown(text)}
-                    yield chat, turns, gr.skip(), ""
+                    yield chat, turns, shown, gr.skip(), ""
                 else:
                     answer = event["answer"]
                     chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
+                    shown = shown + [{"answer": answer, "history": list(turns)}]
                     turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
-                    yield chat, turns, sources_html(answer), ""
+                    yield chat, turns, shown, sources_html(answer), ""
         except (QuestionError, ValueError) as exc:
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ {exc}")}
-            yield chat, turns, "", ""
+            yield chat, turns, shown + [None], "", ""
         except Exception as exc:  # index or model trouble: say so in the chat, keep the conversation
             log.exception("answering failed")
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ Die Antwort ist fehlgeschlagen: {exc}")}
-            yield chat, turns, "", ""
+            yield chat, turns, shown + [None], "", ""
+
+    store = FeedbackStore(assistant.ws.settings.data_dir)
+
+    def rate(shown: list, evt: gr.LikeData, request: gr.Request):
+        """A 👍 or 👎 on an answer: stored at once; a comment may follow."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        entry = shown[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(shown) else None
+        if entry is None or evt.liked is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        answer = entry["answer"]
+        up = evt.liked is True or evt.liked == "Like"
+        feedback_id = store.add(Feedback(
+            rating="up" if up else "down", question=answer["question"], answer=answer["answer"],
+            citations=answer.get("citations", []), history=entry["history"], backend=answer.get("backend", ""),
+            generation=answer.get("generation", ""), lang=answer.get("lang", "de"), refused=answer.get("refused", False),
+            user=getattr(request, "username", None) or ""))
+        said = ("Danke! 👍 gespeichert." if up else "Danke! 👎 gespeichert. Was war falsch, was hätte die Antwort sagen sollen?")
+        return said, gr.Row(visible=True), feedback_id
+
+    def comment(feedback_id, text: str):
+        text = (text or "").strip()
+        if feedback_id is None or not text:
+            return gr.skip(), gr.skip()
+        store.set_comment(int(feedback_id), text)
+        return "Kommentar gespeichert – danke.", ""
 
     with gr.Blocks(title="Delegationen – Fragen an die Artikel") as demo:
         gr.Markdown("## Delegationen – Fragen an die Artikel\nFragen auf Deutsch oder Englisch; jede Aussage "
@@ -175,14 +208,20 @@ def build_chat(assistant: Assistant):
         turns = gr.State([])
         with gr.Tab("Fragen", elem_id="tab-questions"), gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Gespräch", elem_id="chat", height=480, buttons=["copy"],
-                                  feedback_options=None, sanitize_html=True)
+                gr.Markdown("### Gespräch")  # a heading above, not a label floating over the messages
+                chat = gr.Chatbot(show_label=False, elem_id="chat", height=480, buttons=["copy"],
+                                  feedback_options=("Like", "Dislike"), sanitize_html=True)
                 with gr.Row():
                     box = gr.Textbox(placeholder="Frage stellen, z. B. „Wer leitete die Delegation nach Japan?“",
                                      show_label=False, scale=5, elem_id="question", max_length=2000)
                     send = gr.Button("Fragen", variant="primary", scale=1, elem_id="ask")
-                gr.Examples(EXAMPLES, inputs=box, label="Beispielfragen")
+                examples = gr.Examples(EXAMPLES, inputs=box, label="Beispielfragen (ein Klick fragt)")
                 new = gr.Button("Neues Gespräch", elem_id="new-conversation")
+                feedback_note = gr.Markdown(elem_id="feedback-note")
+                with gr.Row(visible=False, elem_id="feedback-comment-row") as comment_row:
+                    comment_box = gr.Textbox(placeholder="Kommentar zur bewerteten Antwort (optional)", show_label=False,
+                                             scale=5, elem_id="feedback-comment", max_length=2000)
+                    comment_send = gr.Button("Kommentar senden", scale=1, elem_id="feedback-comment-send")
             with gr.Column(scale=2):
                 gr.Markdown("### Quellen")
                 sources = gr.HTML("<p>Die zitierten Passagen erscheinen hier.</p>", elem_id="sources")
@@ -192,12 +231,24 @@ def build_chat(assistant: Assistant):
                     docs = gr.Dropdown(label="Nur diese Artikel", multiselect=True, choices=[], elem_id="docs")
         with gr.Tab("Reisen", elem_id="tab-trips"):
             trips_tab(assistant, demo)
-        inputs = [box, chat, turns, date_from, date_to, docs]
-        outputs = [chat, turns, sources, box]
+        with gr.Tab("Dokumente", elem_id="tab-documents", visible=False) as documents:
+            documents_tab(assistant, demo, is_admin, status)
+        shown = gr.State([])
+        feedback_id = gr.State(None)
+        inputs = [box, chat, turns, shown, date_from, date_to, docs]
+        outputs = [chat, turns, shown, sources, box]
         box.submit(respond, inputs, outputs)
         send.click(respond, inputs, outputs)
-        new.click(lambda: ([], [], "<p>Die zitierten Passagen erscheinen hier.</p>", ""), None, outputs)
-        demo.load(lambda: (status_line(assistant), gr.Dropdown(choices=articles())), None, [status, docs])
+        examples.load_input_event.then(respond, inputs, outputs)  # an example is asked, not only typed in
+        new.click(lambda: ([], [], [], "<p>Die zitierten Passagen erscheinen hier.</p>", ""), None, outputs)
+        chat.like(rate, [shown], [feedback_note, comment_row, feedback_id])
+        comment_send.click(comment, [feedback_id, comment_box], [feedback_note, comment_box])
+        comment_box.submit(comment, [feedback_id, comment_box], [feedback_note, comment_box])
+
+        def on_load(request: gr.Request):
+            return status_line(assistant), gr.Dropdown(choices=articles()), gr.Tab(visible=is_admin(request))
+
+        demo.load(on_load, None, [status, docs, documents])
     return demo
 
 
@@ -320,3 +371,126 @@ def trips_tab(assistant: Assistant, demo) -> None:
         trigger(select, [to, who, year], outputs)
     table.select(show, None, evidence)
     demo.load(select, [to, who, year], outputs)
+
+
+# -- the documents (admins)
+
+DOCUMENT_COLUMNS = ["ID", "Datum", "Titel", "Abschnitte", "Quelle"]
+PAGE_SIZE = 25
+
+
+def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
+    """Upload (drag and drop), list with search and paging, view, delete with confirmation. Every handler
+    checks the user again: a hidden tab is no permission."""
+    import gradio as gr
+
+    from index.documents import UnknownDocument, listing, show
+    from ingest.readers import SUFFIXES
+    from index.uploads import DocumentError, add_file, remove
+
+    settings = assistant.ws.settings
+
+    def allowed(request) -> None:
+        if not is_admin(request):
+            raise gr.Error("Nur Admins verwalten Dokumente.")
+
+    def page(query: str, offset: int, request: gr.Request):
+        allowed(request)
+        total, docs = listing(assistant.ws, (query or "").strip(), PAGE_SIZE, max(0, int(offset or 0)))
+        rows = [[d.doc_id, d.date or "–", d.title, d.chunks, d.source] for d in docs]
+        shown = f"{offset + 1}–{offset + len(docs)} von {total}" if docs else f"keine von {total}"
+        return rows, f"{shown} Artikeln" + (f" mit „{_literal(query.strip())}“" if (query or "").strip() else ""), offset
+
+    def search(query: str, request: gr.Request):
+        return page(query, 0, request)
+
+    def turn(query: str, offset: int, step: int, request: gr.Request):
+        total, _ = listing(assistant.ws, (query or "").strip(), 1, 0)
+        offset = min(max(0, int(offset or 0) + step), max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE))
+        return page(query, offset, request)
+
+    def upload(files, query: str, offset: int, request: gr.Request, progress=gr.Progress()):
+        allowed(request)
+        lines = []
+        for i, path in enumerate(files or []):
+            name = Path(path).name
+            progress((i, len(files)), desc=f"Indexiere {name}")
+            try:
+                report = add_file(settings, name, Path(path).read_bytes())
+            except DocumentError as exc:
+                lines.append(f"⚠ {_literal(exc.detail)}")
+                continue
+            lines.append(f"✓ {_literal(name)}: {report['added']} neu, {report['updated']} ersetzt, "
+                         f"{report['unchanged']} unverändert; Index: {report['documents']} Artikel")
+            lines += [f"⚠ {_literal(f['path'])}: {_literal(f['error'])}" for f in report.get("failed", [])]
+        rows, info, offset = page(query, offset, request)
+        return "\n\n".join(lines), None, rows, info, offset, status_line(assistant)
+
+    def view(rows, evt: gr.SelectData, request: gr.Request):
+        allowed(request)
+        doc_id = evt.row_value[0] if evt.row_value else ""
+        try:
+            doc = show(assistant.ws, doc_id)
+        except UnknownDocument as exc:
+            return f"⚠ {_literal(str(exc))}", "", gr.Button(interactive=False), ""
+        head = f"**{_literal(doc.title)}**  \n{doc.date or 'ohne Datum'} · {_literal(doc.source)} · `{doc.doc_id}`"
+        return head, doc.text, gr.Button(interactive=True), doc_id
+
+    def ask_delete(doc_id: str, request: gr.Request):
+        allowed(request)
+        return gr.Row(visible=bool(doc_id)), f"Artikel `{doc_id}` wirklich aus dem Index löschen?"
+
+    def delete(doc_id: str, query: str, offset: int, request: gr.Request):
+        allowed(request)
+        try:
+            remove(settings, doc_id, known=assistant.ws.manifest.doc(doc_id) is not None)
+            said = f"✓ `{doc_id}` gelöscht."
+        except DocumentError as exc:
+            said = f"⚠ {_literal(exc.detail)}"
+        rows, info, offset = page(query, offset, request)
+        return (said, gr.Row(visible=False), rows, info, offset, "", "", gr.Button(interactive=False), "",
+                status_line(assistant))
+
+    gr.Markdown("Artikel hinzufügen: Dateien hierher ziehen oder klicken (" + ", ".join(sorted(SUFFIXES)) +
+                f"; bis {settings.server.max_upload_mb:g} MB). Eine Datei gleichen Namens ersetzt die frühere.")
+    files = gr.File(file_count="multiple", file_types=sorted(SUFFIXES), label="Dateien", elem_id="doc-upload")
+    result = gr.Markdown(elem_id="doc-upload-result")
+    with gr.Row():
+        query = gr.Textbox(label="Suchen (ID, Titel, Quelle)", elem_id="doc-query", scale=4)
+        back = gr.Button("◀ zurück", elem_id="doc-prev", scale=1)
+        forward = gr.Button("weiter ▶", elem_id="doc-next", scale=1)
+    info = gr.Markdown(elem_id="doc-count")
+    offset = gr.State(0)
+    table = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, wrap=True, elem_id="doc-table", max_height=380)
+    heading = gr.Markdown("Eine Zeile anklicken, um den Artikel zu sehen.", elem_id="doc-heading")
+    text = gr.Textbox(label="Text, wie er indexiert ist", lines=10, max_lines=20, interactive=False, elem_id="doc-text")
+    selected = gr.State("")
+    delete_button = gr.Button("Artikel löschen", variant="stop", interactive=False, elem_id="doc-delete")
+    with gr.Row(visible=False, elem_id="doc-confirm-row") as confirm:
+        question = gr.Markdown(elem_id="doc-confirm-question")
+        yes = gr.Button("Ja, löschen", variant="stop", elem_id="doc-delete-confirm")
+        no = gr.Button("Abbrechen", elem_id="doc-delete-cancel")
+    deleted = gr.Markdown(elem_id="doc-deleted")
+
+    listed = [table, info, offset]
+    files.upload(upload, [files, query, offset], [result, files, *listed, status])
+    query.submit(search, [query], listed)
+    def earlier(q: str, o: int, request: gr.Request):
+        return turn(q, o, -PAGE_SIZE, request)
+
+    def later(q: str, o: int, request: gr.Request):
+        return turn(q, o, PAGE_SIZE, request)
+
+    back.click(earlier, [query, offset], listed)
+    forward.click(later, [query, offset], listed)
+    table.select(view, [table], [heading, text, delete_button, selected])
+    delete_button.click(ask_delete, [selected], [confirm, question])
+    no.click(lambda: gr.Row(visible=False), None, confirm)
+    yes.click(delete, [selected, query, offset], [deleted, confirm, *listed, heading, text, delete_button, selected, status])
+
+    def initial(request: gr.Request):
+        if not is_admin(request):
+            return [], "", 0
+        return page("", 0, request)
+
+    demo.load(initial, None, listed)

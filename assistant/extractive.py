@@ -7,7 +7,6 @@ does), and refuses when no sentence matches what is asked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from index.retrieve import Passage
 from index.terms import content_stems, matches_any
 from index.vectors import SentenceVectors
 from ingest.clean import fold
-from ingest.sentences import sentence_spans, split_sentences
+from ingest.sentences import refers_back, sentence_spans, split_sentences
 
 MIN_SCORE = 1.5  # below this no sentence matches the question well enough to quote
 KEEP_MARGIN = 6.0  # further sentences are quoted when they score within this of the best one
@@ -61,6 +60,32 @@ class ExtractiveAnswerer:
         usable = p.evidence.usable
         if not passages or not usable:
             return p.evidence.refusal(q) or refusal(q.lang)
+        candidates = self.rank(p)
+        if not candidates or candidates[0].score < MIN_SCORE:
+            return refusal(q.lang)
+        top = candidates[0]
+        good = top.score - KEEP_MARGIN
+        chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= good]
+        quoted = {c.passage.doc_id for c in chosen}
+        for doc in (d for d in usable if d not in quoted):  # another article answers too: quote it as well
+            best = next((c for c in candidates if c.passage.doc_id == doc), None)
+            if best and best.score >= good and best.rank < len(passages):
+                chosen.append(best)
+        for c in list(chosen):
+            before, after = _neighbour(c, candidates, -1), _neighbour(c, candidates, +1)
+            if before and before not in chosen and refers_back(c.sentence):
+                chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
+            if after and after not in chosen and refers_back(after.sentence):
+                chosen.append(after)  # "... Dies wird als antigene Variation bezeichnet.": what it goes on to say
+        return _compose(chosen, q.lang)
+
+    def rank(self, p: Prepared) -> list[Candidate]:
+        """The sentences of the passages of articles that mention what the question names, best first, scored by
+        the question's words, the kind of answer it wants, meaning and the article's share of the question."""
+        q, passages = p.q, p.retrieval.passages
+        usable = p.evidence.usable
+        if not passages or not usable:
+            return []
         coverage = p.evidence.coverage
         best_carried = max(coverage[d].carried_found for d in usable)
         candidates = [c for c in _candidates(passages, p.retrieval.vectors, p.retrieval.query_vector)
@@ -78,23 +103,7 @@ class ExtractiveAnswerer:
             if coverage[c.passage.doc_id].carried_found < best_carried:
                 c.score -= 1.0  # a follow-up stays with the article the conversation is about
         candidates.sort(key=lambda c: (-c.score, c.rank, c.order))
-        if not candidates or candidates[0].score < MIN_SCORE:
-            return refusal(q.lang)
-        top = candidates[0]
-        good = top.score - KEEP_MARGIN
-        chosen = [c for c in candidates[:MAX_SENTENCES[q.kind]] if c is top or c.score >= good]
-        quoted = {c.passage.doc_id for c in chosen}
-        for doc in (d for d in usable if d not in quoted):  # another article answers too: quote it as well
-            best = next((c for c in candidates if c.passage.doc_id == doc), None)
-            if best and best.score >= good and best.rank < len(passages):
-                chosen.append(best)
-        for c in list(chosen):
-            before, after = _neighbour(c, candidates, -1), _neighbour(c, candidates, +1)
-            if before and before not in chosen and _ANAPHOR.match(c.sentence):
-                chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
-            if after and after not in chosen and _ANAPHOR.match(after.sentence):
-                chosen.append(after)  # "... Dies wird als antigene Variation bezeichnet.": what it goes on to say
-        return _compose(chosen, q.lang)
+        return candidates
 
     def _score(self, c: Candidate, stems: set[str], q: Question, previous: set[str], weights: dict[str, float]) -> float:
         critical = {t.stem for t in q.critical}  # these already chose the article; in a sentence they count less
@@ -122,10 +131,6 @@ class ExtractiveAnswerer:
         if q.wants_more and fold(c.sentence) in previous:
             score -= 2.5  # "who else": not the sentence already given
         return score + 0.4 / (1 + c.rank)
-
-
-_ANAPHOR = re.compile(r"^(?:Das Unternehmen|Die Firma|Er|Sie|Es|Dort|Dabei|Dies|Diese[rsmn]?|Hier|Dazu|Davor|Danach|"
-                     r"Daraufhin|Damit|Dadurch|Darunter|Jene[rsmn]?|Solche[rsmn]?|It|They|There|This|These|Such)\b")
 
 
 def _rarity(query_stems: list[str], sentences: list[set[str]]) -> dict[str, float]:

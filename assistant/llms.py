@@ -2,14 +2,15 @@
 `Model.stream(messages)`, messages being (role, text) pairs.
 
 The one module that imports the LLM client packages (llama-index's Ollama and OpenAI-like clients, inside
-`make_model`, so commands that do not generate never pay for the import); llama.cpp's own binding is
-wrapped in assistant/llamacpp.py, which only this module loads. Every failure of a model or its server leaves here as a GenerationError whose
+`make_model`, so commands that do not generate never pay for the import). llama.cpp never runs in this
+process: assistant/llamacpp.py supervises its OpenAI-compatible server as a child, spoken to like any other. Every failure of a model or its server leaves here as a GenerationError whose
 message says in one line what happened and what to do.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ class Model:
     preflight: Callable[[], None] | None = None  # raises GenerationError when the server is not usable
     missing_model_hint: str = ""  # what to do when the server says the model does not exist
     json_request: Callable[[dict], dict] | None = None  # the chat arguments that make this server answer in a JSON schema
+    explain: Callable[[], str | None] | None = None  # after a failure: the line about a worker that died, if one did
+    health: Callable[[], dict] | None = None  # what /api/health says about a worker this process runs
+
+    def warm_up(self) -> None:
+        """Make the model ready now (llama.cpp: start its worker and load the file), not on the first question."""
+        if self.preflight:
+            self.preflight()
 
     def chat(self, messages: list[tuple[str, str]]) -> str:
         try:
@@ -40,7 +48,11 @@ class Model:
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+            raise self._failure(exc) from None
+
+    def _failure(self, exc: Exception) -> GenerationError:
+        said = self.explain() if self.explain else None
+        return GenerationError(said or describe_failure(exc, self.name, self.model, self.missing_model_hint))
 
     def chat_json(self, messages: list[tuple[str, str]], schema: dict) -> str:
         """The reply constrained to a JSON schema: Ollama's `format`, an OpenAI-compatible server's
@@ -53,20 +65,37 @@ class Model:
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+            raise self._failure(exc) from None
 
     def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
         """The reply in pieces as the model writes it."""
         try:
             if self.preflight:
                 self.preflight()
-            for chunk in self.llm.stream_chat(_chat_messages(messages)):
-                if chunk.delta:
-                    yield chunk.delta
+            pieces = self.llm.stream_chat(_chat_messages(messages))
+            finished = False
+            try:
+                for chunk in pieces:
+                    if chunk.delta:
+                        yield chunk.delta
+                finished = True
+            finally:
+                if not finished:  # the reader stopped early: the rest is read and dropped in the background
+                    threading.Thread(target=_drain, args=(pieces,), name="generation-drain", daemon=True).start()
         except GenerationError:
             raise
         except Exception as exc:
-            raise GenerationError(describe_failure(exc, self.name, self.model, self.missing_model_hint)) from None
+            raise self._failure(exc) from None
+
+
+def _drain(pieces) -> None:
+    """Read a generation nobody waits for to its end instead of hanging up: llama-cpp-python's server keeps
+    its model locked, and every later request waits forever, when a streaming client disconnects."""
+    try:
+        for _ in pieces:
+            pass
+    except Exception:  # noqa: BLE001 - nobody reads this answer; its failure shows on the next question
+        pass
 
 
 class LazyModel:
@@ -82,6 +111,9 @@ class LazyModel:
             self._model = self._make()
         return self._model
 
+    def warm_up(self) -> None:
+        self._get().warm_up()
+
     def chat(self, messages: list[tuple[str, str]]) -> str:
         return self._get().chat(messages)
 
@@ -90,6 +122,10 @@ class LazyModel:
 
     def chat_json(self, messages: list[tuple[str, str]], schema: dict) -> str:
         return self._get().chat_json(messages, schema)
+
+    def health(self) -> dict | None:
+        """The live state of a worker this process started, once the model was made."""
+        return self._model.health() if self._model is not None and self._model.health else None
 
 
 def _chat_messages(messages: list[tuple[str, str]]):
@@ -211,12 +247,26 @@ def make_model(backend: str, settings: Settings) -> Model:
                          lambda schema: {"response_format": {"type": "json_schema",
                                                              "json_schema": {"name": "answer", "schema": schema}}})
         case "llamacpp":
-            from assistant.llamacpp import LlamaCppChat, LlamaCppError
+            from llama_index.llms.openai_like import OpenAILike
 
+            from assistant.llamacpp import LlamaCppError, Worker
+
+            cfg = settings.llm.llamacpp
             try:
-                llm = LlamaCppChat.load(settings.llm.llamacpp, settings.llm.temperature)
+                worker = Worker(cfg, settings.data_dir)
             except LlamaCppError as exc:
                 raise GenerationError(str(exc)) from None
-            return Model(llm, f"llama.cpp ({llm.model_name})", llm.model_name,
-                         json_request=lambda schema: {"response_format": {"type": "json_object", "schema": schema}})
+
+            def started() -> None:
+                try:
+                    worker.ensure()
+                except LlamaCppError as exc:
+                    raise GenerationError(str(exc)) from None
+
+            llm = OpenAILike(model=worker.name, api_base=worker.base_url, api_key="none", is_chat_model=True,
+                             timeout=cfg.request_timeout_s, max_retries=0, max_tokens=cfg.max_tokens,
+                             context_window=cfg.n_ctx, temperature=settings.llm.temperature)
+            return Model(llm, f"llama.cpp ({worker.name})", worker.name, started, "check DELEGATIONS_LLAMACPP_MODEL",
+                         lambda schema: {"response_format": {"type": "json_object", "schema": schema}},
+                         explain=worker.crashed, health=worker.state)
     raise GenerationError(f"Unknown generative backend {backend!r}.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from index.people import ROLE_WORDS, organisations_in, people_in
-from index.places import place_of, place_spans
+from index.places import place_of, place_spans, places_in
 from index.terms import STOPWORDS, content_stems, part_of, stem, words
 from ingest.clean import fold
 from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date
@@ -129,6 +129,14 @@ _GERMAN_ONLY = frozenset(STOPWORDS_GERMAN) - frozenset(STOPWORDS_EN) | {"wer", "
                                                                          "welches", "welchen", "wohin", "woher", "reiste"}
 _ENGLISH_ONLY = frozenset(STOPWORDS_EN) - frozenset(STOPWORDS_GERMAN) | {"who", "which", "what", "when", "where",
                                                                         "how", "whom", "whose", "led", "visited"}
+
+
+def keeps_subject(rewritten: str, q: Question) -> bool:
+    """A model's standalone version of a follow-up still names what the conversation was about: every place,
+    person, organisation and year the rules carried over from the earlier questions. A small model's rewrite
+    of "Und wer war noch dabei?" after the Japan trip that forgets Japan searches the wrong article."""
+    stems, places = set(content_stems(rewritten)), set(places_in(rewritten))
+    return all(t.found_in(stems, places, rewritten) for t in q.carried_critical)
 
 
 def detect_language(text: str) -> str:

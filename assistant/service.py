@@ -13,7 +13,7 @@ from assistant.answer import Answer, Draft
 from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import sentences_with_markers
 from assistant.evidence import gather
-from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named
+from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named, keeps_subject
 from assistant.trip_answers import trip_question
 from index.manifest import DocRecord
 from index.retrieve import Filters, Passage, Retrieval, Retriever
@@ -47,15 +47,24 @@ class Assistant:
             self.answerers[backend] = make_answerer(backend, self.ws.settings)
         return self.answerers[backend]
 
+    def warm_up(self, backend: str | None = None) -> str | None:
+        """Ready the backend's model before the first question (llama.cpp: its worker loads the file, a few
+        seconds); the reason in one line when it cannot be readied. Answerers without a model have nothing to do."""
+        answerer = self.answerer(backend or self.ws.settings.llm.backend)
+        return answerer.warm_up() if hasattr(answerer, "warm_up") else None
+
     # -- what delivery (CLI, API, chat) shows beside answers
     def status(self, check_backend: bool = True) -> dict:
         """What the index holds and which backend answers; with check_backend, whether it can be reached
         (a short HTTP probe for servers)."""
         from assistant.backends import backend_status
 
+        backend = self.ws.settings.llm.backend
+        answerer = self.answerers.get(backend)
+        live = answerer.health() if answerer is not None and hasattr(answerer, "health") else None
         if not check_backend:
-            return {**self.ws.status(), "backend": self.ws.settings.llm.backend}
-        return {**self.ws.status(), **backend_status(self.ws.settings)}
+            return {**self.ws.status(), "backend": backend, **(live or {})}
+        return {**self.ws.status(), **backend_status(self.ws.settings), **(live or {})}
 
     def articles(self) -> list[DocRecord]:
         return self.ws.manifest.all_docs()
@@ -109,7 +118,8 @@ class Assistant:
             from assistant.llms import GenerationError
 
             try:
-                standalone = self.answerer(backend).condense(question, history[-2 * FOLLOW_UP_WINDOW:], q.lang) or standalone
+                rewritten = self.answerer(backend).condense(question, history[-2 * FOLLOW_UP_WINDOW:], q.lang)
+                standalone = rewritten if rewritten and keeps_subject(rewritten, q) else standalone
             except GenerationError as exc:  # the rule-based one is kept; the answerer falls back without asking again
                 failure = exc
         trips = trip_question(q) if not filters else None

@@ -31,6 +31,8 @@ class Case:
     category: str
     lang: str
     source: str = "cases"  # the case file's name: the report gives each file's figures apart
+    todo: bool = False  # written from a 👎 (or so marked): listed by the eval, scored once its slots are filled in
+    comment: str = ""
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -55,13 +57,14 @@ def load_cases(path: Path) -> list[Case]:
             raise CaseError(f"Case id {row['id']} appears twice.")
         seen.add(row["id"])
         expect = [[str(s) for s in slot] for slot in row.get("expect") or []]
+        sources = [str(s) for s in row.get("expect_sources") or []]
         answerable = bool(row.get("answerable", True))
-        if answerable and not expect:
-            raise CaseError(f"Case {row['id']} is answerable but expects nothing.")
-        cases.append(Case(str(row["id"]), [str(t) for t in turns], answerable, expect,
-                          [str(s) for s in row.get("expect_sources") or []],
+        todo = bool(row.get("todo", False))
+        if answerable and not expect and not sources and not todo:
+            raise CaseError(f"Case {row['id']} is answerable but expects nothing (no expect, no expect_sources).")
+        cases.append(Case(str(row["id"]), [str(t) for t in turns], answerable, expect, sources,
                           str(row.get("category") or ("followup" if len(turns) > 1 else "general")),
-                          str(row.get("lang") or "de"), path.stem))
+                          str(row.get("lang") or "de"), path.stem, todo, str(row.get("comment") or "")))
     return cases
 
 

@@ -30,9 +30,20 @@ def run_case(assistant, case: Case, backend: str | None) -> dict:
         earlier = assistant.answer(turn, history=history, backend=backend)
         history += [Turn("user", turn), Turn("assistant", earlier.answer)]
     start = time.perf_counter()
-    answer = assistant.answer(case.turns[-1], history=history, backend=backend).to_json()
+    first = None
+    if hasattr(assistant, "stream"):  # as the chat sees it: when the first checked sentence arrives
+        answer = None
+        for event in assistant.stream(case.turns[-1], history=history, backend=backend):
+            if event["type"] == "delta" and first is None:
+                first = (time.perf_counter() - start) * 1000
+            elif event["type"] == "answer":
+                answer = event["answer"]
+    else:
+        answer = assistant.answer(case.turns[-1], history=history, backend=backend).to_json()
     latency = (time.perf_counter() - start) * 1000
-    return score_case(case, answer, latency)
+    result = score_case(case, answer, latency)
+    result["first_sentence_ms"] = round(first if first is not None else latency, 1)
+    return result
 
 
 def score_case(case: Case, answer: dict, latency_ms: float) -> dict:
@@ -44,12 +55,14 @@ def score_case(case: Case, answer: dict, latency_ms: float) -> dict:
         "refused": answer["refused"], "citations": answer["citations"],
         "contexts": [c["chunk_id"] for c in ctx], "latency_ms": round(latency_ms, 1),
         "citation_validity": m.citation_validity(answer),
+        "generation": answer.get("generation", ""),
     }
     if case.answerable:
         result.update({
             "hit_at_1": m.hit_at(ctx, case.expect_sources, 1), "hit_at_3": m.hit_at(ctx, case.expect_sources, 3),
             "hit_at_5": m.hit_at(ctx, case.expect_sources, 5), "mrr": m.reciprocal_rank(ctx, case.expect_sources),
-            "correct": (not answer["refused"]) and m.answer_correct(answer["answer"], case.expect),
+            "correct": (not answer["refused"]) and (m.answer_correct(answer["answer"], case.expect) if case.expect
+                                                    else _cites(answer, case.expect_sources)),
             "slot_recall": 0.0 if answer["refused"] else m.slot_recall(answer["answer"], case.expect),
             "missing_slots": case.expect if answer["refused"] else m.missing_slots(answer["answer"], case.expect),
             "citation_support": None if answer["refused"] else m.citation_support(answer, case.expect),
@@ -59,6 +72,11 @@ def score_case(case: Case, answer: dict, latency_ms: float) -> dict:
         result["correct"] = answer["refused"]
     result["passed"] = bool(result["correct"])
     return result
+
+
+def _cites(answer: dict, sources: list[str]) -> bool:
+    """A case that expects only its sources (a 👍 from the chat): the answer cites one of those articles."""
+    return any(c["doc_id"] in sources for c in answer["citations"])
 
 
 def aggregate(results: list[dict]) -> dict:
@@ -81,6 +99,32 @@ def aggregate(results: list[dict]) -> dict:
         "false_refusal_rate": round(m.mean([float(r["refused"]) for r in answerable]), 4),
         "latency_ms_p50": round(m.percentile(latencies, 0.5), 1),
         "latency_ms_p95": round(m.percentile(latencies, 0.95), 1),
+    }
+
+
+# With `llm.fallback_to_extractive: false` these outcomes would have been the model's refusal (or its error).
+_FALLBACKS = {"fallback_model_refused", "fallback_no_valid_citation", "fallback_unanswered", "fallback_backend_failed"}
+
+
+def model_figures(results: list[dict]) -> dict:
+    """For a generative backend: the model's own figures (a fallback counted as the refusal it replaced), the
+    share of each generation outcome, and when the first checked sentence arrived."""
+    answerable = [r for r in results if r["answerable"]]
+    unanswerable = [r for r in results if not r["answerable"]]
+    own = [r["correct"] and r.get("generation") not in _FALLBACKS for r in answerable]
+    own_refused = [r["refused"] or r.get("generation") in _FALLBACKS for r in answerable]
+    outcomes: dict[str, int] = {}
+    for r in results:
+        outcomes[r.get("generation", "")] = outcomes.get(r.get("generation", ""), 0) + 1
+    first = [r["first_sentence_ms"] for r in results if r.get("first_sentence_ms") is not None]
+    return {
+        "model_own_accuracy": round(m.mean([float(x) for x in own]), 4),
+        "model_own_refusal_rate": round(m.mean([float(x) for x in own_refused]), 4),
+        "model_own_refusal_accuracy": round(m.mean([float(r["refused"] or r.get("generation") in _FALLBACKS)
+                                                    for r in unanswerable]), 4) if unanswerable else 1.0,
+        "generation": {k: round(v / len(results), 4) for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1])},
+        "first_sentence_ms_p50": round(m.percentile(first, 0.5), 1),
+        "first_sentence_ms_p95": round(m.percentile(first, 0.95), 1),
     }
 
 
@@ -109,7 +153,8 @@ def compare(current: dict, baseline: dict) -> list[dict]:
 def evaluate(assistant, cases: list[Case], backend: str | None = None, progress: bool = False) -> dict:
     """Every case through the assistant (anything with `answer(question, history=, backend=)`), scored."""
     results = [run_case(assistant, case, backend) for case in tqdm(cases, unit="case", disable=not progress)]
-    report = {"metrics": aggregate(results), "categories": by_category(results), "cases": results}
+    report = {"metrics": aggregate(results), "categories": by_category(results), "cases": results,
+              "model": model_figures(results)}
     sources = list(dict.fromkeys(r["source"] for r in results))
     if len(sources) > 1:  # e.g. the sample cases and the distractor articles' cases in one run
         report["by_file"] = {src: aggregate([r for r in results if r["source"] == src]) for src in sources}

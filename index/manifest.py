@@ -174,6 +174,36 @@ class Manifest:
             raise
         self.db.execute("COMMIT")
 
+    def page(self, query: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[DocRecord]]:
+        """(how many articles match, one page of them by id): `query` is found in the id, title or source."""
+        where, args = "", []
+        if query.strip():
+            where = "WHERE doc_id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\'"
+            like = "%" + query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args = [like, like, like]
+        total = self.db.execute(f"SELECT COUNT(*) FROM docs {where}", args).fetchone()[0]
+        rows = self.db.execute(f"SELECT * FROM docs {where} ORDER BY doc_id LIMIT ? OFFSET ?", [*args, limit, offset])
+        return total, [DocRecord(*r) for r in rows]
+
+    # -- re-embedding into a new collection: vectors are staged beside the live ones and swapped in at once
+    def start_staging(self) -> None:
+        self.db.execute("DROP TABLE IF EXISTS staged_vectors")
+        self.db.execute("CREATE TABLE staged_vectors (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, "
+                        "spans TEXT NOT NULL, vectors BLOB NOT NULL)")
+
+    def stage_vectors(self, doc_id: str, vectors: dict[str, SentenceVectors]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO staged_vectors VALUES (?, ?, ?, ?)",
+                            [(chunk_id, doc_id, *v.to_row()) for chunk_id, v in vectors.items()])
+
+    def switch_to_staged(self, collection: str) -> None:
+        """In one transaction: the staged sentence vectors become the live ones and `collection` the
+        Chroma collection the index reads."""
+        with self._transaction():
+            self.db.execute("DELETE FROM chunk_vectors")
+            self.db.execute("INSERT INTO chunk_vectors SELECT * FROM staged_vectors")
+            self.db.execute("DROP TABLE staged_vectors")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('collection', ?)", (collection,))
+
     def all_docs(self) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs ORDER BY doc_id")]
 

@@ -97,7 +97,8 @@ def _client(data_dir: Path, url: str):
 class ChunkStore:
     """One Chroma collection of chunks, each with its article's metadata."""
 
-    def __init__(self, data_dir: Path, url: str, collection: str, embed_model, embedder_name: str):
+    def __init__(self, data_dir: Path, url: str, collection: str, embed_model, embedder_name: str,
+                 check_embedder: bool = True):
         self.url = url
         self.embedder_name = embedder_name
         self._client = _client(data_dir, url)
@@ -112,10 +113,11 @@ class ChunkStore:
         except Exception as exc:
             raise StoreError(f"Cannot open the Chroma collection {collection!r}: {exc}") from None
         built_with = (self.collection.metadata or {}).get("embedder")
-        if built_with and built_with != embedder_name:
+        if check_embedder and built_with and built_with != embedder_name:
             raise StoreError(
                 f"This index was built with the embedder {built_with}, but the settings choose {embedder_name}. "
-                f"Re-ingest into a new data dir (or switch the embedder back); embeddings of two models cannot be mixed.")
+                f"Run `delegations reindex` to embed it again with {embedder_name} (or switch the embedder back); "
+                f"embeddings of two models cannot be mixed.")
 
     def _guard(self, what: str, fn, *args, **kwargs):
         try:
@@ -162,6 +164,16 @@ class ChunkStore:
         rows = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(rows, key=lambda r: r.metadata["ordinal"])
 
+    def article_chunks(self, doc_id: str) -> list[Chunk]:
+        """An article's chunks as they were indexed, rebuilt from what the store holds (to embed them again)."""
+        from ingest.model import PubDate
+        from ingest.sentences import sentence_spans
+
+        return [Chunk(r.chunk_id, doc_id, r.metadata["ordinal"], r.text, r.metadata["title"], r.metadata["source"],
+                      PubDate(r.metadata["date"], r.metadata["date_precision"]) if r.metadata["date"] else None,
+                      r.metadata["article_hash"], [(a, b) for a, b in sentence_spans(r.text)])
+                for r in self.chunks_of(doc_id)]
+
     def query(self, embedding: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
         n = self.count()
         if n == 0:
@@ -179,6 +191,10 @@ class ChunkStore:
         got = self._guard("search", self.collection.query, query_embeddings=[embedding], n_results=min(k, n),
                           where=where or None, include=["distances"])
         return list(zip(got["ids"][0], got["distances"][0]))
+
+    def drop(self) -> None:
+        """Delete the whole collection (the one a reindex has replaced)."""
+        self._guard("delete a collection of", self._client.delete_collection, self.collection.name)
 
     def get(self, chunk_ids: list[str]) -> list[StoredChunk]:
         got = self._guard("read", self.collection.get, ids=list(chunk_ids), include=["documents", "metadatas"])

@@ -27,9 +27,8 @@ from index.terms import content_stems
 from index.vectors import embed_chunks
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
-from ingest.model import Article, Chunk, Failure, PubDate, indexed_text
+from ingest.model import Article, Chunk, Failure, indexed_text
 from ingest.readers import Limits, Source, sources
-from ingest.sentences import sentence_spans
 
 EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds
 
@@ -118,7 +117,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
     with ingest_lock(ws.settings.data_dir):
         manifest = ws.manifest
         if manifest.get_meta("interrupted") == "1":
-            _reconcile(ws)  # the last ingest died mid-way: drop chunks the manifest does not vouch for
+            reconcile(ws)  # the last ingest died mid-way: drop chunks the manifest does not vouch for
         manifest.set_meta("interrupted", "1")
         cfg = ws.settings.ingest
         params = f"chunk={cfg.chunk_chars}/{cfg.chunk_overlap_sentences}"
@@ -275,10 +274,7 @@ def _backfill_vectors(ws: Workspace) -> None:
     the stored text (once, on the first ingest after the upgrade) and their vectors in Chroma replaced."""
     for doc_id in ws.manifest.docs_without_vectors():
         record = ws.manifest.doc(doc_id)
-        chunks = [Chunk(r.chunk_id, doc_id, r.metadata["ordinal"], r.text, r.metadata["title"], r.metadata["source"],
-                        PubDate(r.metadata["date"], r.metadata["date_precision"]) if r.metadata["date"] else None,
-                        r.metadata["article_hash"], [(a, b) for a, b in sentence_spans(r.text)])
-                  for r in ws.store.chunks_of(doc_id)]
+        chunks = ws.store.article_chunks(doc_id)
         if not chunks or record is None:
             continue
         embeddings, sentences = embed_chunks(chunks, ws.embed_model)
@@ -297,7 +293,7 @@ def _backfill_texts(ws: Workspace) -> None:
         ws.manifest.put_text(doc_id, text)
 
 
-def _reconcile(ws: Workspace) -> None:
+def reconcile(ws: Workspace) -> None:
     ws.manifest.set_meta("keywords_built", "0")  # it may lag behind what the interrupted run changed
     known = {r.doc_id for r in ws.manifest.all_docs()}
     for doc_id in ws.store.doc_ids() - known:

@@ -39,7 +39,13 @@ class Workspace:
     @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
-        return ChunkStore(s.data_dir, s.chroma.url, s.chroma.collection, self.embed_model, self.embedder_name)
+        return ChunkStore(s.data_dir, s.chroma.url, self.collection, self.embed_model, self.embedder_name)
+
+    @property
+    def collection(self) -> str:
+        """The Chroma collection the index reads: the settings' name, or the one `delegations reindex` last
+        switched to."""
+        return self.manifest.get_meta("collection") or self.settings.chroma.collection
 
     def reopen_store(self) -> None:
         """An embedded Chroma keeps its vector index in memory and does not see what another process (an

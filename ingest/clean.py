@@ -12,7 +12,8 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # Layout glyphs that stand in for bullets, close buttons or section ends (×, ■, •, ►, …).
 _GLYPHS = "×■□▪▫●◆◇►▶▸◀◂✓✔✕✖➔➜→|•·"
 _GLYPH_LINE = re.compile(rf"^[\s{re.escape(_GLYPHS)}\-–—_*=#~]*$")
-_SECTION_MARK = re.compile(r"\s*[■□▪◆►▶]\s*")
+# Not preceded by a space: a leading \s* would retry at every space of a long run (quadratic on 20,000 spaces).
+_SECTION_MARK = re.compile(r"(?<!\s)\s*[■□▪◆►▶]\s*")
 # Tracking or encoding debris: whole lines of base64-like tokens ("RkJQdWJsaXNoZXIy MTk5NjE0NA==").
 _BASE64_TOKEN = re.compile(r"^(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[A-Z][A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{8,}={0,2}$")
 _PAGE_NUMBER = re.compile(r"^\s*(?:(?:seite|page|s\.)\s*)?\d{1,4}(?:\s*(?:/|von|of)\s*\d{1,4})?\s*$", re.IGNORECASE)

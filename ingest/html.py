@@ -1,8 +1,15 @@
-"""Article text out of an HTML page: scripts, styles, navigation and other boilerplate out, paragraphs kept."""
+"""Article text out of an HTML page, as a browser's reader view would show it: trafilatura finds the main
+text, title and publication date (navigation, teasers, "Mehr zum Thema", cookie banners and comments out);
+a plain tag-stripping reader takes over only for pages in which trafilatura finds no text."""
 
 from __future__ import annotations
 
+import logging
 from html.parser import HTMLParser
+
+# trafilatura and htmldate report every page they discard parts of at WARNING: ingest reports failures itself.
+for _name in ("trafilatura", "htmldate", "courlan", "justext"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 _SKIP = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form",
          "iframe", "button", "select", "figure", "figcaption", "head"}
@@ -89,8 +96,34 @@ class _ArticleParser(HTMLParser):
         self._emit(data.replace("\n", " "))
 
 
+# Related-post teasers marked up as <article>: short and linked ("Mehr zum Thema: …"). Without this, a page whose
+# real text is no <article> starts with the first teaser.
+# <nav> and <footer> are pruned before extraction too: on a short page trafilatura falls back to the whole body.
+# Scored on 200 real German pages (delegations bench --html): no change in F1 from either.
+_NEVER_TEXT = ["//article[.//a][string-length(normalize-space(string(.))) < 400]", "//nav", "//footer"]
+
+
 def extract_html(markup: str) -> tuple[str, str, str | None]:
-    """(title, text, date string or None) of an HTML document."""
+    """(title, text, publication date or None) of an HTML document; paragraphs are separated by a blank line.
+    The text is "" when neither reader finds any. The date is the one the page's markup states (meta tags,
+    JSON-LD, <time>, the URL; htmldate without its search of the free text, which turns a "Mai 2024" in
+    the text into 2024-01-01); without one the article's own dateline is read as for any text."""
+    import trafilatura
+    from trafilatura.settings import set_date_params
+
+    try:
+        found = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True,
+                                            prune_xpath=_NEVER_TEXT, date_extraction_params=set_date_params(False))
+    except Exception:  # noqa: BLE001 - lxml and trafilatura raise many types on broken markup; the own reader follows
+        found = None
+    text = "\n\n".join(line.strip() for line in (found.text or "").split("\n") if line.strip()) if found else ""
+    if text:
+        return " ".join((found.title or "").split()), text, found.date or None
+    return _tag_stripped(markup)
+
+
+def _tag_stripped(markup: str) -> tuple[str, str, str | None]:
+    """The page's text with scripts, navigation and other known boilerplate elements left out."""
     parser = _ArticleParser()
     parser.feed(markup)
     parser.close()

@@ -60,21 +60,29 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
     return sorted(found), failures
 
 
-def decode(data: bytes, path: Path) -> str:
-    """Text from bytes: UTF-8 if it is, else Windows-1252 (a superset of Latin-1 for letters); bytes that
-    are not text at all are refused."""
+def decode(data: bytes, path: Path, markup: bool = False) -> str:
+    """Text from bytes in whatever encoding they are (UTF-8, UTF-16 with or without BOM, Windows-1252, ISO
+    8859-x, ... told by charset-normalizer); bytes that are not text at all are refused. Markup (HTML) is not
+    held to the share of letters that plain text has: its tags are no letters."""
     if not data.strip():
         raise IngestError("The file is empty.")
-    if b"\x00" in data[:4096]:
-        raise IngestError("The file is binary, not text.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+    text = None
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 BOMs decode as neither UTF-8 nor binary
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+    if text is None or "\x00" in text[:4096]:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise IngestError("The file is binary, not text.")
+        text = str(best).lstrip("\ufeff")
     sample = text[:20000]
     odd = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\ufffd" or 0x7f <= ord(ch) <= 0x9f)
     letters = sum(ch.isalpha() for ch in sample)
-    if odd > 0.02 * len(sample) or letters < 0.4 * len(sample.replace(" ", "").replace("\n", "")):
+    if odd > 0.02 * len(sample) or (not markup and letters < 0.4 * len(sample.replace(" ", "").replace("\n", ""))):
         raise IngestError("The file does not look like text (wrong encoding or binary data).")
     return text
 
@@ -165,11 +173,14 @@ def read_file(path: Path, data: bytes) -> tuple[list[Article], list[Failure]]:
         if not data.strip():
             raise IngestError("The file is empty.")
         return [_read_pdf(path, data, doc_id)], []
-    text = decode(data, path)
+    markup = suffix in (".html", ".htm")
+    text = decode(data, path, markup=markup)
     if suffix == ".jsonl":
         return _read_jsonl(path, text)
-    if suffix in (".html", ".htm"):
+    if markup:
         title, body, date = extract_html(text)
+        if not body.strip():
+            raise IngestError("No article text found in the page (neither trafilatura nor the plain reader found any).")
         article = _text_article(path, body, doc_id, title_hint=title or None, date_hint=date)
         return [article], []
     if suffix in (".md", ".markdown"):

@@ -106,3 +106,12 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 
 def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
+
+
+_ANAPHOR = re.compile(r"^(?:Das Unternehmen|Die Firma|Er|Sie|Es|Dort|Dabei|Dies|Diese[rsmn]?|Hier|Dazu|Davor|Danach|"
+                     r"Daraufhin|Damit|Dadurch|Darunter|Jene[rsmn]?|Solche[rsmn]?|It|They|There|This|These|Such)\b")
+
+
+def refers_back(sentence: str) -> bool:
+    """The sentence leans on the one before it ("Er ...", "Dazu ...", "Das Unternehmen ...")."""
+    return _ANAPHOR.match(sentence) is not None

@@ -26,6 +26,13 @@ _CONTENT_TYPES = {".json": "application/json", ".ndjson": "application/x-ndjson"
 _CITIES = ["Tokio", "Boston", "Seoul", "Lima", "Nairobi", "Hanoi", "Oslo", "Quito", "Accra", "Perth"]
 
 
+# An article that is not in the sample, for uploads and watched folders, and the question only it answers.
+LYON_ARTICLE = ("Dresdner Delegation in Lyon\n\nEine Wirtschaftsdelegation aus Dresden reiste im Mai 2024 nach Lyon. "
+                "Geleitet wurde sie von Oberbürgermeister Dirk Hilbert. In Lyon unterzeichneten beide Städte eine "
+                "Vereinbarung über Mikroelektronik.\n")
+LYON_QUESTION = "Wer leitete die Delegation aus Dresden nach Lyon?"
+
+
 def write_trips(path: Path, n: int = 60) -> Path:
     """n distinct articles as .txt files, built from the sample's sentences, each with its own trip."""
     from ingest.sentences import split_sentences
@@ -154,9 +161,11 @@ def chroma_server(tmp_path_factory):
     proc.wait(timeout=20)
 
 
-def serve(tmp_path_factory, corpus: Path, settings_yaml: str = ""):
+def serve(tmp_path_factory, corpus: Path, settings_yaml: str = "", *args: str):
     """`delegations serve` in a subprocess on a free loopback port, with an empty index that it fills from
-    `corpus` at start. Returns (url, process, log path) once /api/health answers; the caller stops it."""
+    `corpus` at start; `args` are further options of serve. Returns (url, process, log path) once /api/health
+    answers; the caller stops it."""
+    import urllib.error
     import urllib.request
 
     data = tmp_path_factory.mktemp("data")
@@ -168,7 +177,7 @@ def serve(tmp_path_factory, corpus: Path, settings_yaml: str = ""):
     settings.write_text(f"data_dir: {data}\ncorpus_dir: {corpus}\n{settings_yaml}", encoding="utf-8")
     env["DELEGATIONS_SETTINGS"] = str(settings)
     log = data / "serve.log"
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port), *args], env=env,
                             stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -177,6 +186,10 @@ def serve(tmp_path_factory, corpus: Path, settings_yaml: str = ""):
             with urllib.request.urlopen(f"{url}/api/health", timeout=2) as r:
                 if r.status == 200:
                     return url, proc, log
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:  # up, and asking for the token the settings set
+                return url, proc, log
+            time.sleep(0.5)
         except OSError:
             time.sleep(0.5)
         if proc.poll() is not None:
@@ -235,3 +248,26 @@ def replay():
     yield start
     for httpd in servers:
         httpd.shutdown()
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; .ci/run installs it, so CI must run these tests")
+        pytest.skip(reason)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = _chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                    "--disable-background-networking"])
+        yield b
+        b.close()

@@ -27,16 +27,6 @@ Auf dem Stand hing ein Bild <img src=x onerror="window.__xss = 2"> neben dem Log
 """
 
 
-def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe:
-        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; .ci/run installs it, so CI must run these tests")
-        pytest.skip(reason)
-    return exe
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("corpus")
@@ -71,19 +61,6 @@ def intranet(server, tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = _chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

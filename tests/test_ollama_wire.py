@@ -135,5 +135,5 @@ def test_an_index_refuses_questions_embedded_by_another_model(sample_ws):
     from index.store import StoreError
 
     ws = make_workspace(sample_ws.settings.data_dir, embedding={"mode": "ollama"})
-    with pytest.raises(StoreError, match="Re-ingest"):
+    with pytest.raises(StoreError, match="delegations reindex"):
         ws.store

@@ -1,8 +1,9 @@
-"""The JSON API other intranet tools call: ask, ask with server-sent events, the trip register, health.
-OpenAPI docs at /docs.
+"""The JSON API other intranet tools call: ask, ask with server-sent events, the trip register, health,
+feedback on answers, and (for admins) the documents in the index. OpenAPI docs at /docs.
 
 `POST /api/ask` returns what `delegations ask --json` prints. With `server.api_token` set (the
-DELEGATIONS_API_TOKEN variable), every /api/* call needs `Authorization: Bearer <token>`.
+DELEGATIONS_API_TOKEN variable), every /api/* call needs `Authorization: Bearer <token>`; /api/documents
+needs the admin token (DELEGATIONS_ADMIN_TOKEN), and a reader's token gets 403 there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import threading
 from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -24,7 +25,7 @@ from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
 from index.retrieve import Filters
 from settings import ServerSettings
 from trips.register import TripFilter
-from web.auth import require_token
+from web.auth import reader_or_admin, require_admin
 
 log = logging.getLogger("delegations.api")
 MAX_BODY_BYTES = 2_000_000  # a question with 50 turns of history fits several times; a 100 MB upload does not
@@ -34,15 +35,18 @@ class BodyLimit:
     """Refuse request bodies over MAX_BODY_BYTES with 413 before they are read into memory, whether
     announced by Content-Length or streamed in chunks."""
 
-    def __init__(self, app):
+    def __init__(self, app, upload_bytes: int = MAX_BODY_BYTES):
         self.app = app
+        self.upload_bytes = upload_bytes  # POST /api/documents: a file, up to server.max_upload_mb
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        upload = scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/api/documents")
+        limit = self.upload_bytes + 64_000 if upload else MAX_BODY_BYTES  # the multipart envelope besides the file
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return await _too_large(send)
+        if declared and declared.isdigit() and int(declared) > limit:
+            return await _too_large(send, limit)
         if declared and declared.isdigit():
             return await self.app(scope, receive, send)  # the server reads no more than it announced
         # A streamed body: read it here, up to the limit, then hand it on.
@@ -51,8 +55,8 @@ class BodyLimit:
             message = await receive()
             messages.append(message)
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY_BYTES:
-                return await _too_large(send)
+            if seen > limit:
+                return await _too_large(send, limit)
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
 
@@ -62,8 +66,8 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send) -> None:
-    body = json.dumps({"detail": f"The request is larger than {MAX_BODY_BYTES:,} bytes."}).encode()
+async def _too_large(send, limit: int = MAX_BODY_BYTES) -> None:
+    body = json.dumps({"detail": f"The request is larger than {limit:,} bytes."}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -106,19 +110,21 @@ def create_api(assistant: Assistant, server: ServerSettings) -> FastAPI:
     app.state.assistant = assistant
     app.state.server = server
     app.state.pending = threading.BoundedSemaphore(server.max_pending)  # the queue in front of the assistant's lock
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, upload_bytes=int(server.max_upload_mb * 1024 * 1024))
     if server.cors_origins:
         # Pages of these origins may call the API and embed the chat as a web component (whose requests
         # carry Gradio's own headers, hence any header).
         app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])
     app.include_router(router)
+    app.include_router(admin)
     app.add_exception_handler(HTTPException, _one_line)
     app.add_exception_handler(RequestValidationError, _invalid)
     return app
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api", dependencies=[Depends(reader_or_admin)])
+admin = APIRouter(prefix="/api", dependencies=[Depends(require_admin)], tags=["documents (admins)"])
 
 
 def _assistant(request: Request) -> Assistant:
@@ -198,6 +204,87 @@ def health(request: Request) -> dict:
     status = _assistant(request).status()
     status["status"] = "ok" if status["documents"] else "empty"
     return status
+
+
+class FeedbackIn(BaseModel):
+    rating: Literal["up", "down"] = Field(description="up: the answer was right; down: it was not.")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str = Field(max_length=50_000, description="The answer as shown.")
+    citations: list[dict] = Field(default_factory=list, max_length=50,
+                                  description="The answer's citations as `ask` returned them (n, doc_id, title, chunk_id are kept).")
+    history: list[Message] = Field(default_factory=list, max_length=50, description="The conversation before the question.")
+    comment: str = Field("", max_length=2000, description="What was wrong, or what the answer should have said.")
+    backend: str = Field("", max_length=40)
+    generation: str = Field("", max_length=60)
+    lang: Literal["de", "en"] = "de"
+    refused: bool = False
+
+
+@router.post("/feedback", summary="👍 or 👎 on an answer, with an optional comment; becomes an eval case")
+def feedback(body: FeedbackIn, request: Request) -> dict:
+    """Stored in DATA_DIR/feedback.sqlite with the time and no client address; `delegations feedback export`
+    turns the entries into eval cases."""
+    from assistant.feedback import Feedback
+
+    entry = Feedback(**{**body.model_dump(), "history": [m.model_dump() for m in body.history]}, user="api")
+    return {"id": _feedback_store(request).add(entry)}
+
+
+def _feedback_store(request: Request):
+    store = getattr(request.app.state, "feedback", None)
+    if store is None:
+        from assistant.feedback import FeedbackStore
+
+        store = request.app.state.feedback = FeedbackStore(_assistant(request).ws.settings.data_dir)
+    return store
+
+
+@admin.get("/documents", summary="The articles in the index, paged; `query` matches id, title or source")
+def list_documents(request: Request, query: str = "", limit: int = 50, offset: int = 0) -> dict:
+    from index.documents import listing
+
+    if not 1 <= limit <= 500 or offset < 0:
+        raise HTTPException(422, "limit is 1 to 500 and offset at least 0.")
+    total, page = listing(_assistant(request).ws, query, limit, offset)
+    return {"total": total, "offset": offset, "documents": [d.to_json() for d in page]}
+
+
+@admin.get("/documents/{doc_id}", summary="One article: title, date, source and its text as indexed")
+def get_document(doc_id: str, request: Request) -> dict:
+    from index.documents import UnknownDocument, show
+
+    try:
+        return show(_assistant(request).ws, doc_id).to_json()
+    except UnknownDocument as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@admin.post("/documents", summary="Upload articles (.txt .md .html .pdf .jsonl) and index them; the ingest report")
+def upload_documents(request: Request, files: list[UploadFile] = File(description="One or more files")) -> JSONResponse:
+    """Same limits and per-file failures as `delegations ingest`: too large → 413, a type not read → 415 naming
+    the accepted ones, a file that cannot be read → 422 with the reason and nothing of it indexed. Questions
+    are answered from the index as it was while the upload is indexed."""
+    from index.uploads import DocumentError, add_file
+
+    settings = _assistant(request).ws.settings
+    reports = []
+    try:
+        for upload in files:
+            reports.append({"file": upload.filename, **add_file(settings, upload.filename or "", upload.file.read())})
+    except DocumentError as exc:
+        raise HTTPException(exc.status, exc.detail) from None
+    return JSONResponse(reports[0] if len(reports) == 1 else {"files": reports})
+
+
+@admin.delete("/documents/{doc_id}", summary="Take an article out of the index (an uploaded file of its own too)")
+def delete_document(doc_id: str, request: Request) -> dict:
+    from index.uploads import DocumentError, remove
+
+    ws = _assistant(request).ws
+    try:
+        return remove(ws.settings, doc_id, known=ws.manifest.doc(doc_id) is not None)
+    except DocumentError as exc:
+        raise HTTPException(exc.status, exc.detail) from None
 
 
 def _history(body: AskRequest) -> list[Turn]:

@@ -54,3 +54,35 @@ def require_token(request: Request) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
         raise HTTPException(401, "Missing or wrong API token: send `Authorization: Bearer <token>`.",
                             headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency of the document routes: `Authorization: Bearer <admin token>`. With no token set at
+    all the API is open (loopback by default), as the rest of it; with only the reader token set, documents
+    are managed in the chat or with a `DELEGATIONS_ADMIN_TOKEN`."""
+    server = request.app.state.server
+    if not server.admin_token and not server.api_token:
+        return
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    sent = value.strip().encode() if scheme.lower() == "bearer" else b""
+    if server.admin_token and hmac.compare_digest(sent, server.admin_token.encode()):
+        return
+    if server.api_token and hmac.compare_digest(sent, server.api_token.encode()):
+        raise HTTPException(403, "This token may ask, not manage documents; that needs the admin token "
+                                 "(DELEGATIONS_ADMIN_TOKEN).")
+    raise HTTPException(401, "Missing or wrong admin token: send `Authorization: Bearer <admin token>`.",
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+def reader_or_admin(request: Request) -> None:
+    """Asking is open to readers and admins alike."""
+    server = request.app.state.server
+    if server.admin_token:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), server.admin_token.encode()):
+            return
+    require_token(request)
+
+
+def admins(spec: str) -> set[str]:
+    return {name.strip() for name in spec.split(",") if name.strip()}

@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.service import Assistant
 from settings import Settings
 from web.api import create_api
-from web.auth import login_check, parse_users
+from web.auth import admins, login_check, parse_users
 
 log = logging.getLogger("delegations.serve")
 
@@ -31,7 +31,14 @@ def create_app(settings: Settings, assistant: Assistant):
         return FileResponse(Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
                             media_type="text/javascript")
 
-    return gr.mount_gradio_app(app, ui.build_chat(assistant), path="/", auth=login_check(parse_users(settings.server.ui_users)),
+    users, admin_names = parse_users(settings.server.ui_users), admins(settings.server.ui_admins)
+
+    def is_admin(request) -> bool:
+        """Readers ask; admins also manage documents. Without logins (loopback by default) whoever is at
+        the machine is its admin."""
+        return not users or (getattr(request, "username", None) or "") in admin_names
+
+    return gr.mount_gradio_app(app, ui.build_chat(assistant, is_admin), path="/", auth=login_check(users),
                                auth_message="Anmeldung für den Delegations-Assistenten",
                                root_path=settings.server.root_path or None, head=ui.HEAD, css=ui.CSS,
                                footer_links=["api"], ssr_mode=False)
@@ -43,8 +50,10 @@ def serve(settings: Settings, assistant: Assistant) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet product does not phone home
     server = settings.server
     if not server.api_token and not server.ui_users:
-        log.warning("No DELEGATIONS_API_TOKEN and no DELEGATIONS_UI_USERS: anyone who can reach %s:%d can use it%s.",
-                    server.host, server.port, " (loopback only)" if _loopback(server.host) else "")
+        # on loopback (the default) a fact worth knowing; bound wider, a warning
+        log.log(logging.INFO if _loopback(server.host) else logging.WARNING,
+                "No DELEGATIONS_API_TOKEN and no DELEGATIONS_UI_USERS: anyone who can reach %s:%d can use it%s.",
+                server.host, server.port, " (loopback only)" if _loopback(server.host) else "")
     app = create_app(settings, assistant)
     log.info("Chat at http://%s:%d%s/ , API docs at /docs", server.host, server.port, server.root_path)
     uvicorn.run(app, host=server.host, port=server.port, root_path=server.root_path, log_level="info")
