@@ -420,7 +420,13 @@ def cmd_serve(args) -> int:
     from web.server import serve
 
     assistant = Assistant(Workspace(settings))
-    if assistant.ws.manifest.counts()[0] == 0:  # a fresh install: the sample corpus, so there is something to ask
+    empty = assistant.ws.manifest.counts()[0] == 0
+    if empty and not settings.corpus_dir.is_dir():
+        logging.getLogger("delegations.serve").warning(
+            "The index in %s is empty and there is no folder %s to fill it from (started outside the project?): "
+            "add articles with `delegations ingest PATH`, in the chat's Dokumente tab, or with --watch DIR.",
+            settings.data_dir, settings.corpus_dir.resolve())
+    elif empty:  # a fresh install: the sample corpus, so there is something to ask
         log = logging.getLogger("delegations.serve")
         log.info("The index in %s is empty: ingesting %s first.", settings.data_dir, settings.corpus_dir)
         try:
