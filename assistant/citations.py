@@ -35,6 +35,7 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str, question: st
     echoed = 0
     restated = 0  # sentences only repeating the question
     asked = _saying(question)
+    named = _named(passages)
     unsupported: list[set[str]] = []  # facts of sentences whose cited passages do not contain them
     unrelated: list[str] = []  # claims of a relation ("X leitete ...") their passages do not state of X
     apart: list[str] = []  # sentences joining names and numbers their passages name only far apart
@@ -53,7 +54,7 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str, question: st
         cited = marker_numbers(sentence)
         valid = [n for n in cited if 1 <= n <= len(passages)]
         nowhere |= set(cited) - set(valid)
-        facts = _facts(sentence)
+        facts = _facts(sentence, named)
         with_facts = [n for n in valid if all(_supported(f, passages[n - 1]) for f in facts)]
         together = [n for n in with_facts if _stated_together(facts, passages[n - 1])]
         supported = [n for n in together if _relation_supported(sentence, passages[n - 1])]
@@ -192,12 +193,19 @@ def _stated_together(facts: set[str], passage: Passage) -> bool:
     return False
 
 
-def _facts(sentence: str) -> set[str]:
-    """Names and numbers in a sentence: what its cited passage must contain."""
+def _facts(sentence: str, named: frozenset[str] = frozenset()) -> set[str]:
+    """Names and numbers in a sentence: what its cited passage must contain. The first word counts when the
+    passages use it as a name or noun (`named`): "Scayan took part in the trip to China [2]" must find Scayan
+    in passage 2, while "During …" or "Die …" opening a sentence are no facts."""
     tokens = words(MARKER.sub("", sentence))
     facts = {t for t in tokens if t.isdigit()}
-    facts |= {t for i, t in enumerate(tokens) if i > 0 and t[:1].isupper() and len(t) > 2}
+    facts |= {t for i, t in enumerate(tokens) if (i > 0 or t in named) and t[:1].isupper() and len(t) > 2}
     return facts
+
+
+def _named(passages: list[Passage]) -> frozenset[str]:
+    """The capitalised words of the passages that are not function words: names, and German nouns."""
+    return frozenset(t for p in passages for t in words(f"{p.title} {p.text}") if t[:1].isupper() and content_stems(t))
 
 
 def _supported(fact: str, passage: Passage) -> bool:

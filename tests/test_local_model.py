@@ -213,3 +213,23 @@ def test_a_when_question_answered_without_a_date_is_not_the_models_answer(sample
     assert any("names no date" in n for n in answer.notices)
     assert not any("Toyohashi" in e.get("text", "") for e in events)  # never streamed, then taken back
     assert events[-1]["answer"]["generation"] == answer.generation
+
+
+ESSEN = Passage("r#1", "r", "Building Innovation Bridges", None, "r.txt",
+                "Die Delegationsreise wurde in Kooperation mit der EWG und der AHK Israel ausgerichtet. Teilnehmer der "
+                "Reise waren unter anderem Vertreter der Universitätsmedizin Essen sowie die Essener Start-ups dubidoc "
+                "und Scayan.", 1.0)
+
+
+@pytest.mark.parametrize("raw, kept", [
+    # measured: a name opening the sentence was not checked, so Scayan was put on the China trip of passage 2
+    ("Scayan took part in the delegation trip to China [2].", False),
+    ("Scayan took part in the delegation trip [1].", True),
+    ("During the trip, dubidoc and Scayan took part [1].", True),  # an English opening word is no name
+])
+def test_a_name_opening_a_sentence_must_be_in_its_passage(raw, kept):
+    from assistant.citations import enforce_citations
+
+    draft, problems = enforce_citations(raw, [ESSEN, BRIDGES], "en")
+    assert draft.refused != kept, problems
+
