@@ -32,6 +32,19 @@ CREATE TABLE IF NOT EXISTS texts (doc_id TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
 
 
+@contextmanager
+def transaction(db: sqlite3.Connection):
+    """BEGIN … COMMIT on a connection in autocommit mode, ROLLBACK on any exception (a kill between leaves
+    nothing half-written)."""
+    db.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 @dataclass
 class ChunkTerms:
     """A chunk's word stems, what the keyword index is built from (kept here so rebuilding it reads no text)."""
@@ -164,15 +177,8 @@ class Manifest:
         rows = self.db.execute("SELECT chunk_id, doc_id, date_first, date_last, stems FROM chunk_terms ORDER BY chunk_id")
         return [ChunkTerms(c, d, f, la, s.split()) for c, d, f, la, s in rows]
 
-    @contextmanager
     def _transaction(self):
-        self.db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return transaction(self.db)
 
     def page(self, query: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[DocRecord]]:
         """(how many articles match, one page of them by id): `query` is found in the id, title or source."""

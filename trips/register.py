@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.manifest import transaction
 from index.places import place_matches
 from trips.model import Trip
 
@@ -89,15 +89,8 @@ class TripRegister:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
     def _transaction(self):
-        self.db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return transaction(self.db)
 
     def extracted(self) -> dict[str, tuple[str, str]]:
         """doc_id -> (version, extractor) of what was read."""
