@@ -65,13 +65,14 @@ class LLMAnswerer:
             yield from sentences_with_markers(draft.text)
             yield draft
             return
-        raw, sent = "", 0
+        raw, sent, checked = "", 0, ""
         pieces = self.model.stream(messages(p.standalone, p.retrieval.passages, p.q.lang, focus(p)))
         try:
             for piece in pieces:
                 raw += piece
                 complete = complete_part(raw)
-                if complete:
+                if complete and complete != checked:  # checked again only when a sentence was completed
+                    checked = complete
                     draft, _ = enforce_citations(complete, p.retrieval.passages, p.q.lang, p.standalone)
                     kept = [] if draft.refused or lacks_what_was_asked(p, draft.text) else sentences_with_markers(draft.text)
                     for sentence in kept[sent:]:  # nothing is shown before the answer holds what was asked
