@@ -731,6 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, StoreError, EmbedderError, GenerationError) as exc:
         print(f"delegations: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `delegations trips | head`: the reader has what it wanted
+        sys.stderr.close()  # nothing more to say, and Python's own flush at exit must not complain either
+        return 0
     except (OSError, sqlite3.Error) as exc:  # the machine, not the user: a full disk, a read-only data dir
         print(f"delegations: {_environment_failure(exc)}", file=sys.stderr)
         return 2

@@ -52,6 +52,8 @@ class Draft:
 # Why the articles cannot answer, when it is the kind of fact asked for that no matching article states.
 LACKING = {"amount": {"de": "Die passenden Artikel nennen keine Kosten oder Beträge.",
                       "en": "The matching articles state no costs or amounts."},
+           "count": {"de": "Die passenden Artikel nennen keine Anzahl dafür.",
+                     "en": "The matching articles give no number for it."},
            "date": {"de": "Die passenden Artikel nennen kein Datum dafür.",
                     "en": "The matching articles give no date for it."}}
 

@@ -8,17 +8,19 @@ this before answering; no model is asked what the articles cannot say.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer import Draft, refusal
 from index.places import places_in
-from assistant.question import DATE_WORDS, MONEY, Question, Term, concepts_of
+from assistant.question import DATE_WORDS, MONEY, Question, Term, concepts_of, counts_asked
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
 from ingest.sentences import split_sentences
 
 
+_HOW_MANY = re.compile(r"\b(?:wie viele[nm]?|how many)\s", re.IGNORECASE)
 ABOUT_MARGIN = 0.2  # an article is about the question when it mentions nearly as much of it as the best one
 
 
@@ -65,7 +67,8 @@ def gather(q: Question, passages: list[Passage], article_text: Callable[[str], s
 
 
 def _lacking(q: Question, passages: list[Passage]) -> str | None:
-    """'amount' when the question asks what something cost and no passage states an amount of money; 'date'
+    """'amount' when the question asks what something cost and no passage states an amount of money; 'count'
+    when it asks how many of something and no passage gives a number of it (question.counts_asked); 'date'
     when it asks when something happened that it names by a relation (signed, opened, visited, led ...) and
     no dated sentence speaks of that relation or of two of the question's other words. Then the articles do
     not say, however close their text is."""
@@ -73,6 +76,8 @@ def _lacking(q: Question, passages: list[Passage]) -> str | None:
         return None
     if q.kind == "amount" and not any(MONEY.search(p.text) for p in passages):
         return "amount"
+    if q.kind == "count" and q.head and _HOW_MANY.search(q.text) and not any(counts_asked(s, q) for p in passages for s in split_sentences(p.text)):
+        return "count"
     if q.kind == "when" and q.predicate_concepts:
         named = {t.stem for t in q.critical}
         asked = set(q.stems) - named

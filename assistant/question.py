@@ -17,7 +17,7 @@ from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from index.people import ROLE_WORDS, organisations_in, people_in
 from index.places import place_of, place_spans, places_in
-from index.terms import STOPWORDS, content_stems, part_of, stem, words
+from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
 from ingest.clean import fold
 from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date
 from ingest.model import PubDate
@@ -48,8 +48,6 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 GENERIC = {"travel", "company", "city"}  # concepts too common in this domain to decide between sentences
 
-NUMBER_WORDS = {"zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwoelf",
-                "zwanzig", "dreissig", "fuenfzig", "hundert", "dutzend", "rund", "mehr"}
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 DATE_WORDS = re.compile(rf"\b(?:\d{{1,2}}\.\s*(?:{_MONTH_NAMES})|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|"
                          rf"freitag|samstag|sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:{_MONTH_NAMES}))\b",
@@ -223,7 +221,7 @@ def critical_terms(text: str) -> list[Term]:
     return out
 
 
-_HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
+_HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele[nm]?)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
 _HEAD_EN = re.compile(r"\b(?i:which|what|how many)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
 
 
@@ -359,7 +357,7 @@ def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str
     if kind == "when":
         return bool(DATE_WORDS.search(sentence))
     if kind == "count":
-        return bool(re.search(r"\d", sentence)) or any(w in NUMBER_WORDS for w in map(fold, words(sentence)))
+        return counts_asked(sentence, question)
     if kind == "amount":
         return bool(MONEY.search(sentence))
     return False
@@ -369,3 +367,60 @@ def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str
 MONEY = re.compile(r"(?:\d[\d.,]*\s*(?:Mio\.?|Millionen|Mrd\.?|Milliarden|Tsd\.?|Tausend|million|billion|thousand|[km])?\s*"
                    r"(?:€|Euro\b|EUR\b|(?:US-)?Dollar\b|USD\b|\$|Franken\b|CHF\b|Pfund\b|£|Yen\b|Yuan\b|Renminbi\b))|"
                    r"(?:[€$£]\s*\d)", re.IGNORECASE)
+
+
+# What the numbers of a sentence count: "rund 50 Gäste" counts guests, "zwei Delegationsreisen" trips, "seit drei
+# Jahren" is a duration; "am 13. November" and "2019" are dates, not counts.
+_CARDINAL = re.compile(r"(?<![\w.,:/-])(\d+(?:[.,]\d+)*(?:\s?[-–]\s?\d+(?:[.,]\d+)*)?)(\.(?=\s*\S))?(?![\w:/-]|[.,]\d)")
+_COUNT_WORD = re.compile(r"(?:zwei|drei|vier|fuenf|sechs|sieben|acht|neun|zehn|elf|zwoelf|zwanzig|dreissig|vierzig|fuenfzig|"
+                         r"hundert|tausend|dutzend)(?:und\w+|zig|zehn|hundert\w*|tausend\w*|fach\w*|mal|drittel\w*|e|en|er)?|"
+                         r"haelfte|drittel\w*|viertel\w*|mehrere\w*|zahlreich\w*|half|third|quarter|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                         r"fifty|hundreds?|thousands?|dozens?|several|numerous")
+_SCALE = re.compile(r"(?:Mio|Mrd|Tsd|Millionen?|Milliarden?|Tausend|million|billion|thousand)\.?", re.IGNORECASE)
+_MEASURES = ("Jahr", "Jahrzehnt", "Jahrhundert", "Monat", "Woche", "Tag", "Stunde", "Minute", "Sekunde", "year", "decade",
+             "century", "month", "week", "day", "hour", "minute", "second", "Euro", "Dollar", "US-Dollar", "Franken",
+             "Pfund", "Yen", "Yuan")  # durations and money: a how-many question about things is not answered by them
+_YEAR_LIKE = re.compile(r"1\d{3}|20\d{2}")
+
+
+def counted(sentence: str) -> list[str | None]:
+    """For each number in the sentence that counts something, the stem of the noun it counts (the next
+    capitalised word, past a scale word and up to two adjectives: "3,5 Millionen Einwohner"), or None when
+    no noun follows ("Es kamen 50."). Days of the month ("25."), clock times and years are left out."""
+    found: list[tuple[int, int]] = []
+    for m in _CARDINAL.finditer(sentence):
+        if m.group(2):  # "am 13. November", "der 12. Platz": an ordinal
+            continue
+        if _YEAR_LIKE.fullmatch(m.group(1)) and not re.match(r"\s+[A-ZÄÖÜ]", sentence[m.end():]):
+            continue  # "im Jahr 2019", "2019 präsentierten sich": a year ("1500 Hugenotten" is a count)
+        found.append((m.start(), m.end()))
+    for m in re.finditer(r"[^\W\d_]+", sentence):  # "sechs-malige": its first part
+        if _COUNT_WORD.fullmatch(fold(m.group(0))):
+            found.append((m.start(), m.end()))
+    out: list[str | None] = []
+    for _, end in sorted(found):
+        following = words(sentence[end:end + 80])[:4]
+        while following and _SCALE.fullmatch(following[0]):
+            following = following[1:]
+        noun = next((w for w in following[:3] if w[:1].isupper()), None)
+        out.append(stem(noun) if noun else None)
+    return out
+
+
+def counts_asked(sentence: str, question: Question) -> bool:
+    """Does the sentence give a number of what a how-many question asks about? A number of the noun asked for
+    counts, and so does one of something the question does not name; a duration, an amount of money (unless
+    that is what is asked for) or a number of something else the question names does not: "Wie viele
+    Unternehmen nahmen an der Delegationsreise teil?" is not answered by "zwei Delegationsreisen"."""
+    head = question.head
+    measures = {stem(w) for w in _MEASURES}
+    asked = set(question.stems) - ({head} if head else set())
+    for noun in counted(sentence):
+        if noun is None or head is None or stem_matches(head, noun):
+            return True
+        if noun in measures and head not in measures:
+            continue
+        if any(part_of(a, noun) for a in asked):  # "Delegationsreisen" for "Reise"; not "Kostüme" for "Kostümsammlung"
+            continue
+        return True
+    return False

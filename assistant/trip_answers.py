@@ -101,7 +101,8 @@ def answer(tq: TripQuestion, q: Question, register: TripRegister, passage: Calla
         return f"[{citation.n}]"
 
     if tq.kind == "places":
-        parts = [_places(t, de, cite) for t in trips]
+        cities = bool(_CITIES.search(q.text))
+        parts = [_places(t, de, cite, cities) for t in trips]
     else:
         parts = [_describe(t, tq.kind, de, _once(cite)) for t in trips]
     n = len(trips)
@@ -127,9 +128,15 @@ def _once(cite: Callable[[Mention | None], str]) -> Callable[[Mention | None], s
     return mark
 
 
-def _places(trip: Trip, de: bool, cite: Callable[[Mention | None], str]) -> str:
-    """The places a trip went to, each cited, and whose trip it was."""
-    places = ", ".join(f"{m.value['place']} {cite(m)}".strip() for m in trip.destinations)
+_CITIES = re.compile(r"\b(?:städte|staedte|cities)\b", re.IGNORECASE)
+
+
+def _places(trip: Trip, de: bool, cite: Callable[[Mention | None], str], cities: bool = False) -> str:
+    """The places a trip went to, each cited, and whose trip it was. Asked for cities, a trip whose articles
+    name only a country or region says so ("Israel (kein Ort genannt)") instead of passing it off as a city."""
+    unnamed = " (kein Ort genannt)" if de else " (no city named)"
+    places = ", ".join(f"{m.value['place']}{unnamed if cities and m.value.get('kind') != 'city' else ''} {cite(m)}".strip()
+                       for m in trip.destinations)
     who = trip.delegation.value["name"] if trip.delegation else ""
     origin = trip.origin.value["place"] if trip.origin else ""
     whose = " ".join(x for x in (who, f"{'aus' if de else 'from'} {origin}" if origin else "") if x)

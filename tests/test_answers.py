@@ -102,6 +102,28 @@ def test_a_cost_no_article_states_is_refused_with_the_reason(assistant):
     assert english.refused and "no costs" in english.answer
 
 
+def test_a_number_of_something_else_does_not_answer_how_many(assistant):
+    answer = assistant.answer("Wie viele Unternehmen nahmen an der Delegationsreise nach Shenzhen teil?")
+    assert answer.refused and "keine Anzahl" in answer.answer  # "zwei Delegationsreisen" counts trips
+    english = assistant.answer("How many companies took part in the delegation trip to Shenzhen?")
+    assert english.refused and "no number" in english.answer
+    guests = assistant.answer("Wie viele Gäste kamen zum Empfang der Stadt Leipzig in Tokio?")
+    assert not guests.refused and "50 Gäste" in guests.answer
+
+
+def test_what_a_number_counts():
+    from assistant.question import analyse, counted, counts_asked
+
+    assert counted("Vom 25. bis zum 28. November 2019 präsentierten sich dort Unternehmen.") == []  # dates
+    assert counted("Rund 3,5 Millionen Einwohner, seit drei Jahren.") == ["einwohn", "jahr"]
+    assert counted("Nur 100-150 Arten und 1500 Hugenotten; es kamen 50.") == ["art", "hugenott", None]
+    q = analyse("Wie viele Unternehmen nahmen an der Delegationsreise nach Shenzhen teil?")
+    assert not counts_asked("Es fanden zwei Delegationsreisen statt.", q)  # a number of something else it names
+    assert not counts_asked("Die Brücke besteht seit drei Jahren.", q)  # a duration
+    assert counts_asked("Es reisten 12 Firmen mit.", q) and counts_asked("Sechs mittelständische Unternehmen reisten mit.", q)
+    assert counts_asked("Die sechs-malige Grammy-Gewinnerin sang.", analyse("Wie viele Grammys gewann sie?"))
+
+
 def test_the_date_of_something_the_articles_do_not_report_is_refused(assistant):
     answer = assistant.answer("Wann unterzeichnete Leipzig einen Kooperationsvertrag mit der Universität in Kobe?")
     assert answer.refused and "kein Datum" in answer.answer

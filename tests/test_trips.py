@@ -296,6 +296,12 @@ def test_list_questions_in_english_and_a_refusal_when_the_register_has_none(trip
     assert one_trip.generation != "trip_register"  # it names whose trip: retrieval answers it
 
 
+def test_asked_for_cities_a_trip_naming_only_its_country_says_so(trip_assistant):
+    answer = trip_assistant.answer("Welche Städte wurden 2019 besucht?")
+    assert "Israel (kein Ort genannt)" in answer.answer and "Tel Aviv [" in answer.answer and "Shenzhen [" in answer.answer
+    assert "Tel Aviv (kein Ort genannt)" not in answer.answer
+
+
 def test_every_backend_answers_list_questions_from_the_register(register_ws):
     from conftest import scripted_assistant
 
