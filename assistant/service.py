@@ -114,7 +114,11 @@ class Assistant:
         history = history or []
         q = analyse(question, [t.content for t in history if t.role == "user"])
         standalone, failure = q.search, None
-        if q.earlier:  # a model can name what only an earlier answer said ("Und wer reiste danach nach Brasilien?")
+        # A model can name what only an earlier answer said ("Wer leitete sie?" after "Welche Reise dauerte am
+        # längsten?"). When the earlier questions already name the subject (a place, person, year), the rule-based
+        # standalone question finds the passages, and the model's rewrite, a whole generation on a CPU (about 2 s
+        # before the first word of the answer), is not needed.
+        if q.earlier and not q.carried_critical:
             from assistant.llms import GenerationError
 
             try:
