@@ -412,6 +412,10 @@ def cmd_serve(args) -> int:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: what every thread is doing, in the log
     for noisy in ("bm25s", "httpx", "httpcore", "urllib3"):  # bm25s sets DEBUG on its own logger; httpx logs every request
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from assistant.service import Assistant

@@ -24,7 +24,8 @@ _PARTICLES = {"von", "van", "de", "der", "zu", "da", "di", "del", "le", "la", "t
 _TITLES = {"dr", "prof", "herr", "frau", "mr", "mrs", "ms", "sir", "freiherr", "graf", "dame"}
 ROLE_WORDS = ("buergermeister", "senator", "minister", "praesident", "geschaeftsfuehr", "direktor", "vorstand",
               "staatssekretaer", "botschafter", "chef", "leiter", "manager", "vertreter", "teilnehmer", "beigeordnet",
-              "mayor", "president", "ceo", "preistraeger", "unternehmerin", "gruender", "kanzler", "koenig")
+              "mayor", "president", "ceo", "preistraeger", "unternehmerin", "gruender", "kanzler", "koenig", "kommissar",
+              "premier", "machthaber", "papst")
 _ORG_WORDS = {"gmbh", "ag", "se", "kg", "ev", "e.v", "inc", "ltd", "llc", "corp", "group", "gruppe", "systems", "universitaet",
               "university", "hochschule", "institut", "institute", "kammer", "verband", "agentur", "bank", "stiftung",
               "gesellschaft", "hub", "center", "centre", "campus", "college", "museum", "orchester", "festival"}

@@ -80,6 +80,24 @@ def test_leaders_participants_and_relative_dates_of_news_sentences():
     assert trip.countries == {"ET"} and trip.start == "2020-12-13"  # home is no destination; December is last year's
 
 
+def test_who_travels_is_found_after_the_place_or_behind_a_pronoun_and_only_the_visit_is_a_destination():
+    after = "Zu Besuch in Sarajevo stellte Österreichs Außenminister Sebastian Kurz am Donnerstag klar: Wir koppeln die Annäherung."
+    (trip,) = RuleExtractor().extract(_source(after))
+    assert _names(trip.destinations) == ["Sarajevo"] and _names(trip.leaders) == ["Sebastian Kurz"]
+    pronoun = ("Ministerpräsident Ahmet Davutoğlu drohte mit Luftschlägen. Wir werden es nicht zulassen, sagte Davutoğlu. "
+               "Er betonte indes bei einem Besuch in Kiew, die Türkei setze keine eigenen Truppen in Syrien ein.")
+    (trip,) = RuleExtractor().extract(_source(pronoun))
+    assert _names(trip.destinations) == ["Kiew"] and _names(trip.leaders) == ["Ahmet Davutoğlu"]  # not Türkei, not Syrien
+    far = ("Präsident Recep Tayyip Erdogan will Raketen kaufen. Bei dem Staatsbesuch in China, den Erdogan am Mittwoch begann, sollen auch Gespräche zur Vorbereitung auf den "
+           "G-20-Gipfel der führenden Industrie- und Schwellenländer im November im türkischen Antalya geführt werden.")
+    (trip,) = RuleExtractor().extract(_source(far))
+    assert _names(trip.destinations) == ["China"] and _names(trip.leaders) == ["Recep Tayyip Erdogan"]
+    host = "EU-Kommissar Vytenis Andriukaitis kommt zu einem Besuch nach Wien und führt Gespräche mit Ministerin Sabine Oberhauser."
+    assert "Sabine Oberhauser" not in [n for t in RuleExtractor().extract(_source(host)) for n in _names(t.leaders)]
+    called_off = "Der türkische Premier Ahmet Davutoglu sagt seine Reise nach Brüssel wegen des Terrors zu Hause ab."
+    assert RuleExtractor().extract(_source(called_off)) == []
+
+
 def test_every_stored_value_quotes_its_article_at_its_offsets(register_ws):
     texts = {r.doc_id: register_ws.manifest.text(r.doc_id) for r in register_ws.manifest.all_docs()}
     mentions = [m for t in TripRegister.of(register_ws.settings.data_dir).per_article() for m in t.mentions()]

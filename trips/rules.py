@@ -15,6 +15,7 @@ destination was named last before it (a section about China, then one about Isra
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from index.people import ROLE_WORDS, people_in
@@ -99,13 +100,13 @@ class _Place:
 
 class RuleExtractor:
     name = "rules"
-    version = "4"  # raised when the rules change, so the next ingest reads every article again
+    version = "5"  # raised when the rules change, so the next ingest reads every article again
 
     def extract(self, source: Source) -> list[Trip]:
         text = source.text
         sentences = sentence_spans(text)
         origin = _origin(source, sentences)
-        travel = [s for s in sentences if _TRAVEL.search(fold(text[s[0]:s[1]]))]
+        travel = [s for s in sentences if _TRAVEL.search(fold(text[s[0]:s[1]])) and not _CALLED_OFF.search(text[s[0]:s[1]])]
         destinations = [p for s in travel for p in _destinations(text, s)
                         if not origin or p.place != origin[2]]
         destinations = [p for p in destinations if p.country != (origin[3] if origin else None) or p.kind != "country"]
@@ -151,29 +152,79 @@ class RuleExtractor:
             _delegation(trip, source, group)
             own = [sp for sp in sentences if owner(sp[0]) is trip or sp in {p.sentence for p in group}]
             _dates(trip, source, own, group, {start for start, index in anchors if index == i})
-        return [t for t in trips if _official(t)]
+        return [t for t, group in zip(trips, groups) if _official(t, [text[a:b] for a, b in {p.sentence for p in group}])]
 
 
-def _official(trip: Trip) -> bool:
+# Visits only officials make: a state visit is an official's trip, whoever the article names for it.
+_OFFICIAL_VISIT = re.compile(r"\b(?:Staats|Antritts|Arbeits|Regierungs)besuch\w*|\bStaatsreise\w*|\b(?:state|official)\s+visit",
+                             re.IGNORECASE)
+
+
+def _official(trip: Trip, sentences: list[str]) -> bool:
     """A delegation's or an official's trip, not a football club's or a tourist's: the article names a
-    delegation, a leader with a role, or a group of people or organisations that came along."""
+    delegation, a leader with a role, a group of people or organisations that came along, or the trip's
+    sentences call it a state visit and name who made it."""
     named_delegation = trip.delegation is not None and "delegation" in fold(trip.delegation.value["name"])
-    return named_delegation or any(m.value.get("role") for m in trip.leaders) or len(trip.participants) >= 2
+    state_visit = bool(trip.leaders) and any(_OFFICIAL_VISIT.search(s) for s in sentences)
+    return named_delegation or state_visit or any(m.value.get("role") for m in trip.leaders) or len(trip.participants) >= 2
 
 
 def _traveller(trip: Trip, source: Source, group: list[_Place], known: dict[str, str]) -> None:
-    """The person a trip's first travel sentence names before its destination: the one who travels."""
+    """The person a trip's first travel sentence names as the one who travels: in the clause before its destination
+    the one nearest to it ("NASA-Chef Michael Griffin ist nach China aufgebrochen"), else the first before it,
+    else the first after it ("Zu Besuch in Sarajevo stellte Außenminister
+    Sebastian Kurz klar"), else, when a pronoun travels ("Er betonte bei einem Besuch in Kiew", "Bei einem Besuch
+    in Zacatecas verkündete er"), the last person the sentence before names. A surname the article gave in full
+    earlier counts as that person ("sagte Davutoğlu")."""
     first = min(group, key=lambda p: p.start)
     a, b = first.sentence
-    sentence = source.text[a:first.start]
-    for name in people_in(sentence):
-        if name in {m.value["name"] for m in trip.participants}:
-            continue
-        at = sentence.find(name)
-        full = known.get(name.split()[-1], name) if " " not in name else name
-        trip.leaders.append(Mention({"name": full, "role": _role(source.text[a:b], at, at + len(name))},
-                                    source.evidence(a + at, a + at + len(name))))
-        return
+    text = source.text
+    taken = {m.value["name"] for m in trip.participants}
+    clause = a + max(text.rfind(mark, a, first.start) + 1 - a for mark in ",;:–")  # "…, nachdem Strache auf Staatsbesuch in Israel"
+    for lo, hi, pick in ((max(a, clause), first.start, -1), (a, first.start, 0), (first.end, b, 0)):
+        named = [n for n in _named(text[lo:hi], known) if n[0] not in taken and
+                 not (lo == first.end and _HOST.search(text[max(lo, lo + n[1] - 40):lo + n[1]]))]
+        if named:
+            _add_leader(trip, source, known, named[pick][0], lo + named[pick][1], (a, b))
+            return
+    if re.match(r"\s*(?:Er|Sie)\b", text[a:b]) or re.search(r"\ber\b", text[a:b]):
+        for pa, pb in [sp for sp in sentence_spans(text) if sp[1] <= a][-1:]:
+            named = [n for n in _named(text[pa:pb], known) if n[0] not in taken]
+            if named:
+                _add_leader(trip, source, known, named[-1][0], pa + named[-1][1], (pa, pb))
+                return
+
+
+# Whom the traveller meets, not who travels: "… nach Österreich kommen und Gespräche mit Ministerin X führen".
+_HOST = re.compile(r"\b(?:mit|traf\w*|trifft|treffen|empf\w+|bei|von|with|met|meets)\b[^.]{0,30}$", re.IGNORECASE)
+
+
+def _named(segment: str, known: dict[str, str]) -> list[tuple[str, int]]:
+    """The people a stretch of text names, with where each stands in it, in order: full names, and surnames the
+    article named in full elsewhere."""
+    found = [(n, segment.find(n)) for n in people_in(segment)]
+    surnames = {_plain(k) for k in known}
+    for m in re.finditer(r"[A-ZÄÖÜ][\w'’-]+", segment):
+        if _plain(m.group(0)) in surnames and not any(at <= m.start() < at + len(n) for n, at in found):
+            found.append((m.group(0), m.start()))
+    return sorted((f for f in found if f[1] >= 0), key=lambda f: f[1])
+
+
+def _plain(word: str) -> str:
+    """A name without its accents, as another spelling may write it: Davutoğlu, Davutoglu."""
+    return "".join(c for c in unicodedata.normalize("NFKD", fold(word)) if not unicodedata.combining(c))
+
+
+def _add_leader(trip: Trip, source: Source, known: dict[str, str], name: str, at: int, sentence: tuple[int, int]) -> None:
+    a, b = sentence
+    text = source.text
+    full = next((v for k, v in known.items() if _plain(k) == _plain(name)), name) if " " not in name else name
+    role = _role(text[a:b], at - a, at - a + len(name))
+    if not role and full != name:  # the role stands where the article names the person in full
+        where = next(((sa, sb) for sa, sb in sentence_spans(text) if full in text[sa:sb]), None)
+        if where:
+            role = _role(text[where[0]:where[1]], text.find(full, where[0]) - where[0], text.find(full, where[0]) - where[0] + len(full))
+    trip.leaders.append(Mention({"name": full, "role": role}, source.evidence(at, at + len(name))))
 
 
 def _anchors(text: str, sentences, groups: list[list[_Place]]) -> list[tuple[int, int]]:
@@ -231,11 +282,20 @@ def _tokens(text: str, a: int, b: int) -> tuple[list[str], list[tuple[int, int]]
     return [m.group(0) for m in matches], [(a + m.start(), a + m.end()) for m in matches]
 
 
+# A trip called off is no trip: "sagt seine Reise wegen des Terrors ab", "der Besuch wurde abgesagt".
+_CALLED_OFF = re.compile(r"\b(?:abgesagt|abgebrochen|storniert|cancel\w*|call(?:ed)? off)\b|"
+                         r"\bsagt(?:e|en)?\b[^.;]{0,80}\b(?:Reise|Besuch|Visite)\w*[^.;]{0,60}\bab\b", re.IGNORECASE)
+TRAVEL_REACH = 15  # words between a travel word and a destination it sends the delegation to, at most
+
+
 def _destinations(text: str, sentence: tuple[int, int]) -> list[_Place]:
     """The places a travel sentence sends the delegation to (module docstring)."""
     a, b = sentence
     tokens, offsets = _tokens(text, a, b)
     out: list[_Place] = []
+    folded = [fold(t) for t in tokens]
+    travel_at = [k for k, t in enumerate(folded) if _TRAVEL.search(t)] + \
+        [k for k in range(len(folded) - 2) if " ".join(folded[k:k + 2]) in ("zu gast", "unterwegs") or folded[k].startswith("gespraech")]
     previous_end = None
     for i, j, place in place_spans(tokens):
         word = tokens[i]
@@ -243,10 +303,16 @@ def _destinations(text: str, sentence: tuple[int, int]) -> list[_Place]:
         directed = any(t in _DIRECTION for t in before) or any(re.fullmatch(r"besucht\w*|visit\w*|bereist\w*", t) for t in before)
         compound = "-" in word and any(part.lower().startswith(("reise", "besuch", "delegation")) for part in word.split("-")[1:]) \
             or re.search(r"(reise|besuch)$", fold(word)) is not None
-        listed = previous_end is not None and i - previous_end <= 4 and all(t.lower() in _LIST_GLUE for t in tokens[previous_end:i])
+        listed = previous_end is not None and i - previous_end <= 4 and all(t.lower() in _LIST_GLUE for t in tokens[previous_end:i]) \
+            and not re.search(r",\s*(?:die|der|das|den|dem)\s", text[offsets[previous_end - 1][1]:offsets[i][0]])
+        # ("in Kiew, die Türkei setze ...": a new clause, not a list of destinations)
         after = [t.lower() for t in tokens[j:j + 2]]
         returning = "zurück" in after or "heim" in after or "back" in after  # "kehrte nach Khartum zurück"
-        if (directed or compound or listed) and not is_demonym(word) and not returning:  # "nach Leipzig", not "die Leipziger"
+        # Near a travel word and in its clause: not "… G-20-Gipfel … im türkischen Antalya" far from the visit, nor
+        # "bei einem Besuch in Kiew, die Türkei setze keine Truppen in Syrien ein" (another clause).
+        near = any(abs(i - k) <= TRAVEL_REACH and "," not in text[min(offsets[i][0], offsets[k][0]):max(offsets[i][0], offsets[k][0])]
+                   for k in travel_at)
+        if ((directed and near) or compound or listed) and not is_demonym(word) and not returning:  # "nach Leipzig", not "die Leipziger"
             start, end = offsets[i][0], offsets[j - 1][1]
             if compound:  # "Israel-Reise", "Israelbesuch": the place is the word's first part
                 names = gazetteer()
@@ -283,7 +349,7 @@ def _most_specific(trip: Trip) -> None:
 def _role_after(sentence: str, end: int) -> str:
     """An apposition after a name: "Rasmus C. Beck, Geschäftsführer der Business Metropole Ruhr GmbH,", not the
     next name of a list nor a relative clause."""
-    m = re.match(r"\s*(?:,\s*|\()(?P<role>[^,()]{3,90})[,)]", sentence[end:])
+    m = re.match(r"\s*(?:,\s*|\()(?P<role>[^,():„“\"]{3,90})[,)]", sentence[end:])
     if not m:
         return ""
     role = m.group("role").strip()
