@@ -33,6 +33,7 @@ class Case:
     source: str = "cases"  # the case file's name: the report gives each file's figures apart
     todo: bool = False  # written from a 👎 (or so marked): listed by the eval, scored once its slots are filled in
     comment: str = ""
+    scope: str = ""  # "sample": about the sample corpus as a whole (a list or count of its trips), see cases.yaml
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -64,7 +65,8 @@ def load_cases(path: Path) -> list[Case]:
             raise CaseError(f"Case {row['id']} is answerable but expects nothing (no expect, no expect_sources).")
         cases.append(Case(str(row["id"]), [str(t) for t in turns], answerable, expect, sources,
                           str(row.get("category") or ("followup" if len(turns) > 1 else "general")),
-                          str(row.get("lang") or "de"), path.stem, todo, str(row.get("comment") or "")))
+                          str(row.get("lang") or "de"), path.stem, todo, str(row.get("comment") or ""),
+                          str(row.get("scope") or "")))
     return cases
 
 

@@ -136,6 +136,15 @@ def by_category(results: list[dict]) -> dict[str, dict]:
                 "pass_rate": round(sum(r["passed"] for r in rows) / len(rows), 4)} for c, rows in sorted(cats.items())}
 
 
+def baseline_metrics(baseline: dict, scored: set[str]) -> dict:
+    """The baseline's figures over the cases this run scored too (a run beside distractors leaves some out);
+    a baseline without its cases gives its figures as they are."""
+    rows = [c for c in baseline.get("cases", []) if c["id"] in scored]
+    if not rows:
+        return baseline.get("metrics", baseline)
+    return aggregate(rows)
+
+
 def compare(current: dict, baseline: dict) -> list[dict]:
     """Each metric against the baseline; `regressed` when it fell by more than its tolerance."""
     rows = []

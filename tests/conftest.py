@@ -110,11 +110,13 @@ def make_workspace(data_dir: Path, **overrides):
 
 @pytest.fixture(scope="session")
 def sample_ws(tmp_path_factory):
-    """The sample corpus ingested once into an embedded Chroma."""
+    """The sample corpus ingested once into an embedded Chroma, its trips read as `delegations ingest` does."""
     from index.sync import sync
+    from trips.rules import RuleExtractor
+    from trips.update import update
 
     ws = make_workspace(tmp_path_factory.mktemp("sample"))
-    sync([SAMPLE], ws)
+    sync([SAMPLE], ws, None, lambda: update(ws, RuleExtractor()).to_json())
     return ws
 
 

@@ -75,6 +75,19 @@ def test_a_run_over_two_case_files_reports_each_apart(tmp_path):
     assert report["metrics"]["answer_accuracy"] == round(1 / 3, 4)
 
 
+def test_the_baseline_compares_over_the_cases_both_runs_scored():
+    from evals.evaluate import baseline_metrics
+
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
+    whole = {c.id for c in load_cases(DEFAULT_CASES) if c.scope == "sample"}
+    assert whole and all(i.startswith(("trips-", "no-trips-")) for i in whole)  # lists and counts of the sample's trips
+    kept = {c["id"] for c in baseline["cases"]} - whole
+    narrowed = baseline_metrics(baseline, kept)
+    unanswerable = [c for c in baseline["cases"] if c["id"] in kept and not c["answerable"]]
+    assert narrowed["refusal_accuracy"] == round(sum(c["correct"] for c in unanswerable) / len(unanswerable), 4)
+    assert baseline_metrics({"metrics": {"answer_accuracy": 0.9}}, kept) == {"answer_accuracy": 0.9}
+
+
 def test_reading_comprehension_sets_load_as_cases_with_several_accepted_answers(tmp_path):
     path = tmp_path / "questions.jsonl"
     path.write_text('{"id": "q1", "question": "Wie viele Sacks?", "answers": ["136", "hundertsechsunddreißig"], "doc_id": "p1"}\n'
