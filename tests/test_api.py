@@ -122,6 +122,13 @@ def test_article_text_is_escaped_in_chat_and_sources():
     assert "<script>" not in html and "<b>T</b>" not in html and "<mark>" in html
 
 
+def test_an_upload_is_shown_by_its_name_not_its_path_in_the_data_dir(tmp_path):
+    import ui
+
+    assert ui._shown_source(str(tmp_path / "uploads" / "bericht.html"), tmp_path) == "Upload: bericht.html"
+    assert ui._shown_source("corpus/sample/leipzig-japan.txt", tmp_path) == "corpus/sample/leipzig-japan.txt"
+
+
 def test_behind_a_reverse_proxy_sub_path(assistant):
     from web.server import create_app
 
