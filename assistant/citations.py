@@ -17,7 +17,7 @@ from functools import lru_cache
 from assistant.answer import MARKER, REFUSAL, Citation, Draft, marker_numbers, refusal
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any, words
-from ingest.sentences import refers_back, split_sentences
+from ingest.sentences import ends_sentence, refers_back, split_sentences
 
 _REFUSAL_HINTS = ("finde ich nichts", "nicht in den artikeln", "keine angaben", "can't find anything",
                   "cannot find anything", "not in the articles", "do not say", "don't say")
@@ -289,10 +289,16 @@ def _attach(sentence: str, marks: str) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[^\s\[])")
 
 
+def _sentence_ends(text: str) -> list[re.Match]:
+    """Where sentences end, markers included: not after an initial or an abbreviation ("Michael E. Mann",
+    "Dr. Kurz"), unless a marker follows it."""
+    return [m for m in _SENTENCE_END.finditer(text) if "[" in m.group(0) or ends_sentence(text, m.start(), m.end())]
+
+
 def sentences_with_markers(text: str) -> list[str]:
     """An answer cut after each sentence and the markers that follow it, keeping the spaces between them."""
     out, last = [], 0
-    for m in _SENTENCE_END.finditer(text):
+    for m in _sentence_ends(text):
         out.append(text[last:m.end()])
         last = m.end()
     if text[last:]:
@@ -302,5 +308,5 @@ def sentences_with_markers(text: str) -> list[str]:
 
 def complete_part(raw: str) -> str:
     """Generated text up to its last finished sentence and its markers (more text follows them)."""
-    ends = list(_SENTENCE_END.finditer(raw))
+    ends = _sentence_ends(raw)
     return raw[: ends[-1].end()].strip() if ends else ""

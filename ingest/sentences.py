@@ -76,6 +76,12 @@ def _is_boundary(text: str, end: int, nxt: int, quote_open: int) -> bool:
     return True
 
 
+def ends_sentence(text: str, end: int, nxt: int) -> bool:
+    """Whether the punctuation just before `end` ends a sentence when the next one starts at `nxt` (not after
+    an initial, an abbreviation or a day before its month): for text written piece by piece, like a model's."""
+    return _is_boundary(text, end, nxt, -1)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Spans (start, end) of the sentences in text, white space trimmed; their union covers every
     non-space character exactly once and in order."""

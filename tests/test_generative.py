@@ -55,3 +55,13 @@ def test_answer_without_any_citation_is_marked_refused():
 def test_model_refusal_is_kept_as_refusal():
     draft, _ = enforce_citations("Dazu finde ich nichts in den Artikeln.", PASSAGES, "de")
     assert draft.refused and draft.text == "Dazu finde ich nichts in den Artikeln."
+
+
+def test_a_generated_sentence_is_not_cut_at_an_initial_or_an_abbreviation():
+    from assistant.citations import complete_part, sentences_with_markers
+
+    text = "Der Artikel stammt von Michael E. Mann und Dr. Raymond S. Bradley [1]. Er erschien am 13. November [2]. Neu"
+    assert sentences_with_markers(text) == ["Der Artikel stammt von Michael E. Mann und Dr. Raymond S. Bradley [1]. ",
+                                            "Er erschien am 13. November [2]. ", "Neu"]
+    assert complete_part("Der Artikel stammt von Michael E. Mann") == ""  # not a finished sentence yet, to check
+    assert complete_part("Der Artikel stammt von Mann [1]. Er erschien") == "Der Artikel stammt von Mann [1]."
