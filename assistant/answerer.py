@@ -9,7 +9,7 @@ checked). Tests hand the Assistant answerers of their own.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.answer import Draft
@@ -37,6 +37,9 @@ class Prepared:
     evidence: Evidence
     failure: Exception | None = None  # the model already failed while condensing: do not ask it again
     trips: object | None = None  # a list, count or "who led which" question for the trip register (TripQuestion)
+    # For "who led / who came along" about a trip the register holds: the words its leaders (or participants)
+    # were read from, by article; the sentences holding them answer the question.
+    register_quotes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def previous_answer(self) -> str:

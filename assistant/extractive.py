@@ -34,6 +34,7 @@ SIMILARITY_WEIGHT = 15.0
 MOST_SIMILAR_BONUS = 2.0
 SHARE_WEIGHT = 4.0  # times the share of the question's words an article mentions less than the best-covering one
 PEOPLE_LIST_BONUS = 1.5  # a sentence listing people, when the question asks who came along
+REGISTER_BONUS = 3.0  # a sentence the trip register read the asked-for leader or companions from
 
 
 @dataclass
@@ -102,6 +103,8 @@ class ExtractiveAnswerer:
             c.score -= SHARE_WEIGHT * (best_share - coverage[c.passage.doc_id].share)
             if coverage[c.passage.doc_id].carried_found < best_carried:
                 c.score -= 1.0  # a follow-up stays with the article the conversation is about
+            if any(quote in c.sentence for quote in p.register_quotes.get(c.passage.doc_id, ())):
+                c.score += REGISTER_BONUS  # the register read who led (or came along) from this sentence
         candidates.sort(key=lambda c: (-c.score, c.rank, c.order))
         return candidates
 

@@ -133,7 +133,28 @@ class Assistant:
         period = q.period if standalone == q.search else date_named(standalone)
         retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period)
         evidence = gather(q, retrieval.passages, self._article_text)
-        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure)
+        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure,
+                        register_quotes=self._register_quotes(q) if not filters else {})
+
+    def _register_quotes(self, q) -> dict[str, list[str]]:
+        """For "who led / who came along" about a trip the register holds ("Who led the Hamburg delegation to
+        Israel?"): the words its leaders (or participants) were read from, by article. A place the question
+        names is where the trip went or where it came from; every place it names must be one of the two."""
+        wanted = q.predicate_concepts & {"lead", "participate"} or ({"lead"} if "lead" in q.concepts else set())
+        places = [t for t in q.critical if t.place]
+        if q.kind != "who" or not wanted or not places:
+            return {}
+        found: dict[str, Trip] = {}
+        for term in places:
+            for trip in self.register.trips(TripFilter(to=term.word)):
+                found[trip.id] = trip
+        quotes: dict[str, list[str]] = {}
+        for trip in found.values():
+            if not all(TripFilter(to=t.word).admits(trip) or _came_from(trip, t.place) for t in places):
+                continue
+            for m in (trip.leaders if "lead" in wanted else []) + (trip.participants if "participate" in wanted else []):
+                quotes.setdefault(m.evidence.doc_id, []).append(m.evidence.quote)
+        return quotes
 
     def _from_register(self, p: Prepared) -> Draft | None:
         """The answer to a list, count or "who led which" question, from the trip register (every backend)."""
@@ -155,6 +176,17 @@ class Assistant:
 
     def _article_text(self, doc_id: str) -> str:
         return "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))
+
+
+def _came_from(trip: Trip, place: str) -> bool:
+    """The trip's origin is this place (a place id: "Hamburger Delegation", "the Hamburg delegation")."""
+    from index.places import place_spans
+    from index.terms import words
+
+    if trip.origin is None:
+        return False
+    spans = place_spans(words(trip.origin.value.get("place", "")))
+    return bool(spans) and spans[0][2] == place
 
 
 def _result(p: Prepared, draft: Draft, generate_s: float) -> Answer:

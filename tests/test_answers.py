@@ -11,6 +11,14 @@ def test_japan_leader_is_named_and_cited(assistant):
     assert any("Uwe Albrecht" in c.passage.text for c in answer.citations)
 
 
+def test_who_led_a_trip_the_register_holds_is_answered_by_the_sentence_it_was_read_from(assistant):
+    answer = assistant.answer("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    assert answer.answer.startswith("Die von Wirtschaftsbürgermeister Uwe Albrecht geleitete") and answer.answer.count("[") == 1
+    english = assistant.answer("Who led the Hamburg delegation to Israel?")
+    assert "Westhagemann" in english.answer.split("[1]")[0]  # the first quoted sentence names him
+    assert assistant.answer("Wer leitete die Delegation nach Brasilien?").refused  # no such trip, no such article
+
+
 def test_markers_map_to_returned_citations_numbered_from_one(assistant):
     answer = assistant.answer("Welche Städte besuchte die Berliner Delegation in den USA?")
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
