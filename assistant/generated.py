@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answer import Draft, refusal
+from assistant.answer import MARKER, Draft, refusal
 from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import complete_part, enforce_citations, sentences_with_markers
 from assistant.llms import GenerationError, LazyModel, Model
@@ -135,7 +135,8 @@ def lacks_what_was_asked(p: Prepared, text: str) -> bool:
     if p.q.kind not in _ASKED:
         return False
     asked = p.q if p.standalone == p.q.text else analyse(p.standalone)  # a follow-up: what its standalone form names
-    return not any(answer_type_present(p.q.kind, s, places_in(s), asked) for s in sentences_with_markers(text))
+    plain = [MARKER.sub("", s) for s in sentences_with_markers(text)]  # a citation "[1]" is no number of anything
+    return not any(answer_type_present(p.q.kind, s, places_in(s), asked) for s in plain)
 
 
 FOCUS_SENTENCES = 3  # the best sentences a model reads, with the sentences they lean on

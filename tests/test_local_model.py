@@ -211,6 +211,24 @@ def test_a_when_question_answered_without_a_date_is_not_the_models_answer(sample
     assert events[-1]["answer"]["generation"] == answer.generation
 
 
+@pytest.mark.parametrize("fallback", [True, False])
+def test_a_how_many_question_answered_without_a_number_is_not_the_models_answer(sample_ws, fallback):
+    # measured on XQuAD: "Wie viele öffentliche Charterschulen betreibt die Universität?" answered with a sentence
+    # naming no number; its citation "[1]" was taken for one
+    reply = "Der Empfang bot vielfältige Gelegenheit, die Kontakte zu den wichtigsten Wirtschaftspartnern Leipzig zu vertiefen [1]."
+    assistant = scripted_assistant(sample_ws, ScriptedLLM(reply, reply), fallback=fallback)
+    question = "Wie viele Gäste kamen zum Empfang der Stadt Leipzig in Tokio?"
+    answer = assistant.answer(question, backend="ollama")
+    events = list(assistant.stream(question, backend="ollama"))
+    if fallback:
+        assert answer.generation == "fallback_unanswered" and "50" in answer.answer
+    else:
+        assert answer.generation == "unanswered" and answer.refused and not answer.citations
+    assert any("names no number" in n for n in answer.notices)
+    assert not any("Gelegenheit" in e.get("text", "") for e in events)
+    assert events[-1]["answer"]["generation"] == answer.generation
+
+
 ESSEN = Passage("r#1", "r", "Building Innovation Bridges", None, "r.txt",
                 "Die Delegationsreise wurde in Kooperation mit der EWG und der AHK Israel ausgerichtet. Teilnehmer der "
                 "Reise waren unter anderem Vertreter der Universitätsmedizin Essen sowie die Essener Start-ups dubidoc "
