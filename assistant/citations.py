@@ -48,6 +48,9 @@ def enforce_citations(raw: str, passages: list[Passage], lang: str, question: st
         if _echoes_instructions(sentence):
             echoed += 1
             continue
+        if MARKER.sub("", sentence).strip().endswith("?"):
+            restated += 1  # a question asserts nothing: the model echoing it ("Frage: Wann war das [1]?") or asking back
+            continue
         if asked and _saying(MARKER.sub("", sentence)) <= asked and re.search(r"\w", MARKER.sub("", sentence)):
             restated += 1  # the question as an answer: "In Tel Aviv hatten Unternehmen einen Stand [1]."
             continue

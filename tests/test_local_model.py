@@ -193,6 +193,16 @@ def test_a_sentence_only_restating_the_question_is_dropped():
     assert not draft.refused and not problems
 
 
+def test_a_question_in_the_answer_is_dropped():
+    # measured: "Das Tokioter Konzert … am 13. November war der Höhepunkt der Reise nach Japan [1]. Frage: Wann war das [1]?"
+    from assistant.citations import enforce_citations
+
+    reply = "Uwe Albrecht leitete die Delegation [1]. Frage: Wann war das [1]? Meinen Sie die Reise nach Kobe [1]?"
+    draft, problems = enforce_citations(reply, [JAPAN], "de", "Wann war das? (Wer leitete die Delegation nach Japan?)")
+    assert draft.text.startswith("Uwe Albrecht leitete die Delegation") and "Frage" not in draft.text and "?" not in draft.text
+    assert any("Dropped 2 sentences only restating the question" in p for p in problems)
+
+
 @pytest.mark.parametrize("fallback", [True, False])
 def test_a_when_question_answered_without_a_date_is_not_the_models_answer(sample_ws, fallback):
     # measured: the model copied the sentence beside the one with the date
