@@ -3,7 +3,8 @@
 A sentence ends at . ! ? … (plus closing quotes or brackets) followed by white space and a capital letter,
 digit or opening quote, or at a line break. It does not end after an abbreviation (Dr., z. B., bzw.), an
 initial (Rasmus C. Beck, J.P. Morgan, v. l.), an ordinal before a month or a lowercase word (13. November),
-or inside a short quoted title ("Digital. Health. Now.").
+an ordinal before a noun that counts in order or after the article or preposition it takes ("im 18. Jahrhundert",
+"zum 31. Mal", "in der 45. Minute", "der 1. FC Köln"), or inside a short quoted title ("Digital. Health. Now.").
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ ABBREVIATIONS = frozenset(
     jan feb mär apr jun jul aug sep sept okt nov dez
     """.split()
 )
+
+# "18. Jahrhundert", "zum 31. Mal": nouns an ordinal stands before; "im 17.", "der 1.": words an ordinal stands after
+# (up to three digits: "bis 2018. Dazu komme" ends a sentence with a year).
+_ORDINAL_NOUN = re.compile(r"(?:Jahrhunderts?|Jahrtausends?|Jh|Jahrestag\w*|Geburtstag\w*|Todestag\w*|Jubiläum\w*|Lebensjahr\w*|"
+                           r"Mal|Minute|Spielminute|Runde|Spieltag\w*|Platz\w*|Rang|Stock\w*|Etage|Klasse|Quartal\w*|"
+                           r"Halbjahr\w*|Semester|Kapitel|Staffel|Folge|Auflage|Ausgabe|Sitzung|Legislaturperiode|"
+                           r"Wahlperiode|Parteitag\w*|Weltkrieg\w*|Bezirk|Saison)\b")
+_ORDINAL_AFTER = re.compile(r"(?:^|\s)(?:am|im|vom|zum|zur|beim|bis|ab|seit|der|des|dem|den|seine[mrs]|ihre[mrs])\s+\d{1,3}\.$",
+                            re.IGNORECASE)
+_NUMBER_BEFORE = re.compile(r"(?<![\d.])\d{1,4}\.$")
 
 _CANDIDATE = re.compile(r"[.!?…]+[\"“”»«'’)\]]*(?=\s)|\n")
 _WORD_BEFORE = re.compile(r"([\w\-]+)\.$")
@@ -68,6 +79,8 @@ def _is_boundary(text: str, end: int, nxt: int, quote_open: int) -> bool:
             next_word = re.match(r"\w+", text[nxt:])
             if next_word and next_word.group(0).lower() in MONTHS:
                 return False  # "13. November"
+        if _NUMBER_BEFORE.search(core) and (_ORDINAL_NOUN.match(text, nxt) or _ORDINAL_AFTER.search(core[-40:])):
+            return False  # "im 18. Jahrhundert", "zum 31. Mal", "der 1. FC Köln"
     if quote_open >= 0:
         # Inside quotes: split long quoted speech into sentences, but keep short quoted titles whole.
         closing = _closing_quote_after(text, nxt)

@@ -14,6 +14,21 @@ def test_abbreviations_and_initials_do_not_end_a_sentence():
     ]
 
 
+def test_an_ordinal_before_its_noun_or_after_its_article_does_not_end_a_sentence():
+    # XQuAD quoted half a sentence: "… bis zum 18." for a question about the 18th century
+    text = ("Die Stadt wuchs bis zum 18. Jahrhundert. Der Preis wurde zum 31. Mal vergeben. In der 45. Minute "
+            "traf der 1. FC Köln. Die Reform gilt bis 2018. Danach entscheidet der Rat. Es kamen 50. Dann ging es los.")
+    assert split_sentences(text) == [
+        "Die Stadt wuchs bis zum 18. Jahrhundert.",
+        "Der Preis wurde zum 31. Mal vergeben.",
+        "In der 45. Minute traf der 1. FC Köln.",
+        "Die Reform gilt bis 2018.",  # a year ends the sentence
+        "Danach entscheidet der Rat.",
+        "Es kamen 50.",
+        "Dann ging es los.",
+    ]
+
+
 def test_short_quoted_title_stays_whole_but_long_quotes_split():
     text = ('Sie standen auf der Messe "Digital. Health. Now." mit einem Stand. '
             "„Israel ist einer der globalen Hotspots für digitale Innovationen. Ich bin überzeugt, dass das "
