@@ -6,17 +6,15 @@ Each takes plain data (answer JSON as `delegations ask --json` prints it, and a 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from assistant.answer import marker_numbers
-from ingest.clean import fold
+from ingest.clean import fold_accents
 
 
 
 def normalise(text: str) -> str:
     """Case, umlauts/ß, accents, punctuation and white space folded away: 'Höhepunkt' == 'hoehepunkt'."""
-    text = unicodedata.normalize("NFKD", fold(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = fold_accents(text)
     text = re.sub(r"[^\w]+", " ", text)
     return " ".join(text.split())
 

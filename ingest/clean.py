@@ -31,6 +31,11 @@ def fold(text: str) -> str:
     return text
 
 
+def fold_accents(text: str) -> str:
+    """`fold`, and every other accent dropped, as another spelling may write a name: Davutoğlu, Davutoglu."""
+    return "".join(c for c in unicodedata.normalize("NFKD", fold(text)) if not unicodedata.combining(c))
+
+
 def normalise(text: str) -> str:
     """Unicode NFC, one kind of line break, visible spaces only."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))

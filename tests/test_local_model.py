@@ -203,39 +203,33 @@ def test_a_question_in_the_answer_is_dropped():
     assert any("Dropped 2 sentences only restating the question" in p for p in problems)
 
 
-@pytest.mark.parametrize("fallback", [True, False])
-def test_a_when_question_answered_without_a_date_is_not_the_models_answer(sample_ws, fallback):
-    # measured: the model copied the sentence beside the one with the date
-    reply = ("Dazu fanden Gespräche mit großen Unternehmen aus der Automobil- und Zulieferindustrie in der "
-             "Wirtschaftsregion Toyohashi sowie in Tokio statt [1].")
-    assistant = scripted_assistant(sample_ws, ScriptedLLM(reply, reply), fallback=fallback)
-    question = "Wann fand das Konzert des Gewandhausorchesters in Tokio statt?"
-    answer = assistant.answer(question, backend="ollama")
-    events = list(assistant.stream(question, backend="ollama"))
-    if fallback:
-        assert answer.generation == "fallback_unanswered" and "13. November" in answer.answer
-    else:
-        assert answer.generation == "unanswered" and answer.refused and not answer.citations
-    assert any("names no date" in n for n in answer.notices)
-    assert not any("Toyohashi" in e.get("text", "") for e in events)  # never streamed, then taken back
-    assert events[-1]["answer"]["generation"] == answer.generation
+# Measured: for "when" the model copied the sentence beside the one with the date; for "how many" (on XQuAD:
+# "Wie viele öffentliche Charterschulen betreibt die Universität?") it answered with a sentence naming no
+# number, and its citation "[1]" was taken for one.
+WITHOUT_WHAT_WAS_ASKED = [
+    ("Wann fand das Konzert des Gewandhausorchesters in Tokio statt?",
+     "Dazu fanden Gespräche mit großen Unternehmen aus der Automobil- und Zulieferindustrie in der "
+     "Wirtschaftsregion Toyohashi sowie in Tokio statt [1].", "13. November", "names no date", "Toyohashi"),
+    ("Wie viele Gäste kamen zum Empfang der Stadt Leipzig in Tokio?",
+     "Der Empfang bot vielfältige Gelegenheit, die Kontakte zu den wichtigsten Wirtschaftspartnern Leipzig zu "
+     "vertiefen [1].", "50", "names no number", "Gelegenheit"),
+]
 
 
 @pytest.mark.parametrize("fallback", [True, False])
-def test_a_how_many_question_answered_without_a_number_is_not_the_models_answer(sample_ws, fallback):
-    # measured on XQuAD: "Wie viele öffentliche Charterschulen betreibt die Universität?" answered with a sentence
-    # naming no number; its citation "[1]" was taken for one
-    reply = "Der Empfang bot vielfältige Gelegenheit, die Kontakte zu den wichtigsten Wirtschaftspartnern Leipzig zu vertiefen [1]."
+@pytest.mark.parametrize("question, reply, extractive_holds, notice, never_shown", WITHOUT_WHAT_WAS_ASKED,
+                         ids=["when-without-date", "how-many-without-number"])
+def test_an_answer_without_what_was_asked_is_not_the_models_answer(sample_ws, fallback, question, reply,
+                                                                     extractive_holds, notice, never_shown):
     assistant = scripted_assistant(sample_ws, ScriptedLLM(reply, reply), fallback=fallback)
-    question = "Wie viele Gäste kamen zum Empfang der Stadt Leipzig in Tokio?"
     answer = assistant.answer(question, backend="ollama")
     events = list(assistant.stream(question, backend="ollama"))
     if fallback:
-        assert answer.generation == "fallback_unanswered" and "50" in answer.answer
+        assert answer.generation == "fallback_unanswered" and extractive_holds in answer.answer
     else:
         assert answer.generation == "unanswered" and answer.refused and not answer.citations
-    assert any("names no number" in n for n in answer.notices)
-    assert not any("Gelegenheit" in e.get("text", "") for e in events)
+    assert any(notice in n for n in answer.notices)
+    assert not any(never_shown in e.get("text", "") for e in events)  # never streamed, then taken back
     assert events[-1]["answer"]["generation"] == answer.generation
 
 

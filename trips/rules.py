@@ -15,13 +15,12 @@ destination was named last before it (a section about China, then one about Isra
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from index.people import ROLE_WORDS, people_in
 from index.places import country_of, gazetteer, is_demonym, kind_of, place_name, place_spans
 from index.terms import STOPWORDS
-from ingest.clean import fold
+from ingest.clean import fold, fold_accents
 from ingest.dates import MONTHS
 from ingest.sentences import sentence_spans
 from trips.model import Mention, Source, Trip
@@ -203,27 +202,23 @@ def _named(segment: str, known: dict[str, str]) -> list[tuple[str, int]]:
     """The people a stretch of text names, with where each stands in it, in order: full names, and surnames the
     article named in full elsewhere."""
     found = [(n, segment.find(n)) for n in people_in(segment)]
-    surnames = {_plain(k) for k in known}
+    surnames = {fold_accents(k) for k in known}
     for m in re.finditer(r"[A-ZÄÖÜ][\w'’-]+", segment):
-        if _plain(m.group(0)) in surnames and not any(at <= m.start() < at + len(n) for n, at in found):
+        if fold_accents(m.group(0)) in surnames and not any(at <= m.start() < at + len(n) for n, at in found):
             found.append((m.group(0), m.start()))
     return sorted((f for f in found if f[1] >= 0), key=lambda f: f[1])
-
-
-def _plain(word: str) -> str:
-    """A name without its accents, as another spelling may write it: Davutoğlu, Davutoglu."""
-    return "".join(c for c in unicodedata.normalize("NFKD", fold(word)) if not unicodedata.combining(c))
 
 
 def _add_leader(trip: Trip, source: Source, known: dict[str, str], name: str, at: int, sentence: tuple[int, int]) -> None:
     a, b = sentence
     text = source.text
-    full = next((v for k, v in known.items() if _plain(k) == _plain(name)), name) if " " not in name else name
+    full = next((v for k, v in known.items() if fold_accents(k) == fold_accents(name)), name) if " " not in name else name
     role = _role(text[a:b], at - a, at - a + len(name))
     if not role and full != name:  # the role stands where the article names the person in full
         where = next(((sa, sb) for sa, sb in sentence_spans(text) if full in text[sa:sb]), None)
         if where:
-            role = _role(text[where[0]:where[1]], text.find(full, where[0]) - where[0], text.find(full, where[0]) - where[0] + len(full))
+            offset = text.find(full, where[0]) - where[0]
+            role = _role(text[where[0]:where[1]], offset, offset + len(full))
     trip.leaders.append(Mention({"name": full, "role": role}, source.evidence(at, at + len(name))))
 
 
