@@ -375,11 +375,11 @@ def trips_tab(assistant: Assistant, demo) -> None:
 
 # -- the documents (admins)
 
-def _shown_source(source: str, data_dir: Path) -> str:
-    """Where an article came from, as an admin recognises it: an upload as "Upload: name.txt", not the path
-    inside the server's data dir."""
+def _shown_source(source: str, uploads: Path) -> str:
+    """Where an article came from, as an admin recognises it: an upload (a file in `uploads`, the server's
+    uploads dir) as "Upload: name.txt", not its path inside the server's data dir."""
     try:
-        inside = Path(source).resolve().relative_to((Path(data_dir) / "uploads").resolve())
+        inside = Path(source).resolve().relative_to(uploads)
     except (ValueError, OSError):
         return source
     return f"Upload: {inside}"
@@ -396,7 +396,7 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
 
     from index.documents import UnknownDocument, listing, show
     from ingest.readers import SUFFIXES
-    from index.uploads import DocumentError, add_file, remove
+    from index.uploads import DocumentError, add_file, remove, uploads_dir
 
     settings = assistant.ws.settings
 
@@ -407,7 +407,8 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
     def page(query: str, offset: int, request: gr.Request):
         allowed(request)
         total, docs = listing(assistant.ws, (query or "").strip(), PAGE_SIZE, max(0, int(offset or 0)))
-        rows = [[d.doc_id, d.date or "–", d.title, d.chunks, _shown_source(d.source, settings.data_dir)] for d in docs]
+        uploads = uploads_dir(settings)
+        rows = [[d.doc_id, d.date or "–", d.title, d.chunks, _shown_source(d.source, uploads)] for d in docs]
         shown = f"{offset + 1}–{offset + len(docs)} von {total}" if docs else f"keine von {total}"
         return rows, f"{shown} Artikeln" + (f" mit „{_literal(query.strip())}“" if (query or "").strip() else ""), offset
 
@@ -443,7 +444,7 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
             doc = show(assistant.ws, doc_id)
         except UnknownDocument as exc:
             return f"⚠ {_literal(str(exc))}", "", gr.Button(interactive=False), ""
-        head = f"**{_literal(doc.title)}**  \n{doc.date or 'ohne Datum'} · {_literal(_shown_source(doc.source, settings.data_dir))} · `{doc.doc_id}`"
+        head = f"**{_literal(doc.title)}**  \n{doc.date or 'ohne Datum'} · {_literal(_shown_source(doc.source, uploads_dir(settings)))} · `{doc.doc_id}`"
         return head, doc.text, gr.Button(interactive=True), doc_id
 
     def ask_delete(doc_id: str, request: gr.Request):

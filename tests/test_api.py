@@ -125,8 +125,8 @@ def test_article_text_is_escaped_in_chat_and_sources():
 def test_an_upload_is_shown_by_its_name_not_its_path_in_the_data_dir(tmp_path):
     import ui
 
-    assert ui._shown_source(str(tmp_path / "uploads" / "bericht.html"), tmp_path) == "Upload: bericht.html"
-    assert ui._shown_source("corpus/sample/leipzig-japan.txt", tmp_path) == "corpus/sample/leipzig-japan.txt"
+    assert ui._shown_source(str(tmp_path / "uploads" / "bericht.html"), (tmp_path / "uploads").resolve()) == "Upload: bericht.html"
+    assert ui._shown_source("corpus/sample/leipzig-japan.txt", (tmp_path / "uploads").resolve()) == "corpus/sample/leipzig-japan.txt"
 
 
 def test_behind_a_reverse_proxy_sub_path(assistant):
