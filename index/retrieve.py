@@ -47,6 +47,11 @@ class Filters:
     date_from: str | None = None
     date_to: str | None = None
 
+    def __bool__(self) -> bool:
+        """Whether these filters restrict anything: the chat and the API always send some, often empty, and
+        empty filters are no filters (the trip register answers list questions only when nothing is filtered)."""
+        return bool(self.doc_ids or self.date_from or self.date_to)
+
     def where(self) -> dict | None:
         clauses: list[dict] = []
         if self.doc_ids:

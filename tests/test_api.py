@@ -86,6 +86,14 @@ def test_filters_restrict_the_articles(client):
     assert body["contexts"] and all(c["date"] >= "2024" for c in body["contexts"])
 
 
+def test_empty_filters_leave_list_questions_to_the_trip_register(client):
+    question = "Welche Delegationen reisten nach Israel?"
+    bare = client.post("/api/ask", headers=AUTH, json={"question": question}).json()
+    empty = client.post("/api/ask", headers=AUTH, json={"question": question, "filters": {}}).json()
+    assert bare["generation"] == empty["generation"] == "trip_register"
+    assert empty["answer"] == bare["answer"] and "2 Reisen" in empty["answer"]
+
+
 def test_history_makes_a_follow_up_standalone(client):
     history = [{"role": "user", "content": "Wer leitete die Wirtschaftsdelegation nach Japan?"},
                {"role": "assistant", "content": "Uwe Albrecht leitete sie. [1]"}]

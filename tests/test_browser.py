@@ -112,6 +112,15 @@ def test_answer_with_citation_opens_its_source_with_the_sentence_marked(page):
         page.screenshot(path=os.environ["DELEGATIONS_SCREENSHOT"], full_page=True)
 
 
+def test_a_list_question_in_the_chat_is_answered_from_the_trip_register(page):
+    """The chat sends its (empty) filters with every question; the register must answer all the same, as it
+    does on the command line and over the API."""
+    _ask(page, "Welche Delegationen reisten nach Israel?", 0)
+    assert "2 Reisen" in _last_answer(page)
+    sources = page.locator("#sources").inner_text()
+    assert "hamburg-israel-2019" in sources and "ruhr-innovation-bridges-israel-china-2019" in sources
+
+
 def test_follow_up_uses_the_conversation_and_new_conversation_clears_it(page):
     _ask(page, "Wer leitete die Wirtschaftsdelegation nach Japan?", 0)
     _ask(page, "Und wer war noch dabei?", 1)

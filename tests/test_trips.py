@@ -305,6 +305,19 @@ def test_a_count_question_names_each_trip_with_its_evidence(trip_assistant):
     assert answer.contexts == [c.passage for c in answer.citations]
 
 
+def test_empty_filters_are_no_filters_so_the_register_still_answers(trip_assistant):
+    """The chat always sends filters (mostly empty ones), as the API may ("filters": {}): they must not
+    switch the register off."""
+    from index.retrieve import Filters
+
+    question = "Welche Delegationen reisten nach Israel?"
+    plain = trip_assistant.answer(question)
+    streamed = list(trip_assistant.stream(question, [], Filters([], None, None)))[-1]["answer"]
+    assert plain.generation == streamed["generation"] == "trip_register"
+    assert streamed["answer"] == plain.answer
+    assert not Filters() and not Filters([], "", None) and Filters(["leipzig-japan"]) and Filters(date_to="2020")
+
+
 def test_list_questions_in_english_and_a_refusal_when_the_register_has_none(trip_assistant):
     answer = trip_assistant.answer("Which trips went to America, and who headed them?")
     assert "Kai Wegner" in answer.answer and "New York" in answer.answer
