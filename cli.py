@@ -71,22 +71,14 @@ def cmd_ingest(args) -> int:
 
 def _trip_update(ws, kind: str | None = None):
     """What the ingest runs under its lock once the chunks are stored: the trip register brought in step."""
-    from trips.extractors import ExtractorError, make_extractor
-    from trips.update import update
+    from assistant.llms import trip_model
+    from trips.extractors import ExtractorError
+    from trips.update import trip_step
 
-    settings = ws.settings
-    kind = kind or settings.trips.extractor
-    model = None
-    backend = settings.trips.backend or settings.llm.backend
-    if kind == "llm" and backend != "extractive":
-        from assistant.llms import LazyModel, make_model
-
-        model = LazyModel(lambda: make_model(backend, settings))
     try:
-        extractor = make_extractor(kind, model)
+        return trip_step(ws, kind, trip_model(ws.settings, kind))
     except ExtractorError as exc:
         raise UserError(str(exc)) from None
-    return lambda: update(ws, extractor).to_json()
 
 
 @contextmanager
@@ -411,10 +403,10 @@ def cmd_serve(args) -> int:
         raise UserError(str(exc)) from None
     if settings.server.root_path and not settings.server.root_path.startswith("/"):
         raise UserError(f"--root-path must start with /, not {settings.server.root_path!r}.")
-    from web.auth import parse_users
+    from web.auth import Credentials
 
     try:
-        parse_users(settings.server.ui_users)
+        Credentials(settings.server)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
@@ -445,6 +437,19 @@ def cmd_serve(args) -> int:
         except IngestBusy as exc:  # another ingest is filling it right now
             raise UserError(str(exc)) from None
         log.info("Ingested %d articles (%d chunks).", report.documents, report.chunks)
+    from index.sync import recover
+    from index.uploads import uploads_dir
+
+    try:  # an ingest killed mid-way is undone, an upload caught in its commit taken out, the uploads read anew
+        healed = recover(assistant.ws, uploads_dir(settings), then=_trip_update(assistant.ws))
+    except IngestBusy as exc:
+        raise UserError(str(exc)) from None
+    if healed.added or healed.updated or healed.removed:
+        logging.getLogger("delegations.serve").info(
+            "Uploads brought in step: %d added, %d updated, %d removed.", healed.added, healed.updated, healed.removed)
+    from web.worker import IngestWorker
+
+    worker = IngestWorker(settings)
     if settings.llm.backend == "llamacpp":  # its worker loads the model while the server starts, not on the first question
         import threading
 
@@ -463,8 +468,8 @@ def cmd_serve(args) -> int:
         folder = Path(args.watch) if args.watch else settings.corpus_dir
         if folder.exists() and not folder.is_dir():
             raise UserError(f"--watch takes a folder; {folder} is a file.")
-        watch.start(folder.resolve(), settings.data_dir.resolve())
-    serve(settings, assistant)
+        watch.start(folder.resolve(), lambda path: worker.sync([path]))
+    serve(settings, assistant, worker)
     return 0
 
 
@@ -583,11 +588,31 @@ def cmd_hash_password(args) -> int:
 
     from web.auth import hash_password
 
+    _user_name(args.user)
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
     if len(password) < 8:
         raise UserError("Choose a password of at least 8 characters.")
     print(f"{args.user}:{hash_password(password)}")
     return 0
+
+
+def cmd_hash_token(args) -> int:
+    import secrets
+
+    from web.auth import hash_token
+
+    _user_name(args.user)
+    token = secrets.token_urlsafe(32)
+    print(f"First line: {args.user}'s token (give it to them; it is stored nowhere). Second line: the entry for "
+          f"DELEGATIONS_USER_TOKENS.", file=sys.stderr)
+    print(token)
+    print(f"{args.user}:{hash_token(token)}")
+    return 0
+
+
+def _user_name(name: str) -> None:
+    if not re.fullmatch(r"[^\s:,]{1,200}", name) or name.startswith(":"):
+        raise UserError(f"A user name is 1 to 200 characters without spaces, ':' or ',', not {name!r}.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -712,6 +737,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hash-password", help="print user:hash for DELEGATIONS_UI_USERS (password from stdin or prompt)")
     p.add_argument("user")
     p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("hash-token", help="make a personal API token for a user: prints the token, then user:hash "
+                                          "for DELEGATIONS_USER_TOKENS")
+    p.add_argument("user")
+    p.set_defaults(func=cmd_hash_token)
     return parser
 
 

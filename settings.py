@@ -84,6 +84,8 @@ class LLMSettings(_Section):
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature for generative backends.")
     fallback_to_extractive: bool = Field(True, description="When the model is unreachable or its answer keeps no valid citation, answer extractively with a visible notice instead of failing.")
     preflight_timeout_s: float = Field(5, gt=0, description="Seconds an Ollama or OpenAI-compatible server has to answer the quick check before a generation (done at most every 30 s while it succeeds), so a server that is down is reported at once instead of at request_timeout_s.")
+    concurrency: int = Field(1, ge=1, le=256, description="Generations run at once per backend (a CPU runs one; Ollama with OLLAMA_NUM_PARALLEL or vLLM more). Extractive and trip-register answers never wait for these.")
+    queue_timeout_s: float = Field(20, gt=0, description="How long a question waits for a free generation before it is told the model is busy (HTTP 503 with Retry-After).")
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     llamacpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
@@ -95,7 +97,7 @@ class TripsSettings(_Section):
 
 
 class ServerSettings(_Section):
-    host: str = Field("127.0.0.1", description="Address `delegations serve` binds to; loopback unless you set a token and users.")
+    host: str = Field("127.0.0.1", description="Address `delegations serve` binds to. Without any credential (token or chat users) the server binds to loopback whatever this says, and says so.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat and the JSON API.")
     root_path: str = Field("", description="Sub-path when a reverse proxy serves the app below one (e.g. /assistent).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins (scheme://host[:port]) whose pages may call the API from a browser.")
@@ -104,7 +106,14 @@ class ServerSettings(_Section):
     ui_users: str = Field("", description="When set, the chat asks for a login: comma-separated user:hash pairs from `delegations hash-password` (DELEGATIONS_UI_USERS).")
     ui_admins: str = Field("", description="Comma-separated users of ui_users who also manage documents in the chat's Dokumente tab (DELEGATIONS_UI_ADMINS); the others only ask.")
     admin_token: str = Field("", description="Bearer token for the document API (/api/documents); the api_token alone only asks (DELEGATIONS_ADMIN_TOKEN). Empty with no api_token either: the API is open, as the rest of it.")
-    max_upload_mb: float = Field(20, gt=0, description="Largest file POST /api/documents accepts (413 beyond).")
+    max_upload_mb: float = Field(20, gt=0, description="Largest file an upload may be, in the chat and through POST /api/documents (413 beyond).")
+    max_upload_articles: int = Field(1000, ge=1, le=1_000_000, description="Most articles one uploaded file may hold (a JSONL file: its lines); more get 413 before anything is read. Larger corpora go in with `delegations ingest`.")
+    user_tokens: str = Field("", description="Personal API tokens of chat users: comma-separated user:sha256-hash pairs from `delegations hash-token USER` (DELEGATIONS_USER_TOKENS). A token acts as its user: reader, or admin when the user is in ui_admins.")
+    request_backends: list[str] = Field(default_factory=list, description="Backends a request may choose with `backend` besides llm.backend (e.g. [extractive]); others get 403. Empty: only the configured one.")
+    session_hours: float = Field(12, gt=0, le=24 * 90, description="How long a chat login lasts before the user signs in again.")
+    login_failures_per_minute: int = Field(5, ge=1, le=1000, description="Wrong passwords per user name and per client address within a minute before further tries get 429 with Retry-After.")
+    forwarded_allow_ips: str = Field("127.0.0.1", description="Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (uvicorn's forwarded_allow_ips): behind https there, cookies are Secure.")
+    shutdown_grace_s: float = Field(5, ge=0, le=60, description="On SIGTERM, how long open requests and streams may finish before they are cut.")
 
 
 class Settings(_Section):

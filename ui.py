@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from assistant.answer import MARKER
+from assistant.llms import GenerationBusy
 from assistant.service import Assistant, QuestionError, Turn
 from assistant.feedback import Feedback, FeedbackStore
 from index.retrieve import Filters
@@ -135,8 +136,15 @@ def status_line(assistant: Assistant) -> str:
 
 # -- the chat
 
-def build_chat(assistant: Assistant, is_admin=lambda request: True):
-    """The chat app; `is_admin(request)` tells admins (who also see the Dokumente tab) from readers."""
+def _user(request) -> str:
+    """The signed-in user's name for feedback; none for a token or an open server (':reader-token', ':local')."""
+    name = getattr(request, "username", None) or ""
+    return "" if name.startswith(":") else name
+
+
+def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None):
+    """The chat app; `is_admin(request)` tells admins (who also see the Dokumente tab) from readers;
+    `library` (web.library.Library) lists, shows, uploads and removes documents for them."""
     import gradio as gr
 
     def articles():
@@ -171,6 +179,10 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True):
         except (QuestionError, ValueError) as exc:
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ {exc}")}
             yield chat, turns, shown + [None], "", ""
+        except GenerationBusy:
+            chat[-1] = {"role": "assistant", "content": _literal(
+                "⚠ Das Sprachmodell beantwortet gerade andere Fragen; bitte in ein paar Sekunden noch einmal fragen.")}
+            yield chat, turns, shown + [None], "", ""
         except Exception as exc:  # index or model trouble: say so in the chat, keep the conversation
             log.exception("answering failed")
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ Die Antwort ist fehlgeschlagen: {exc}")}
@@ -190,7 +202,7 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True):
             rating="up" if up else "down", question=answer["question"], answer=answer["answer"],
             citations=answer.get("citations", []), history=entry["history"], backend=answer.get("backend", ""),
             generation=answer.get("generation", ""), lang=answer.get("lang", "de"), refused=answer.get("refused", False),
-            user=getattr(request, "username", None) or ""))
+            user=_user(request)))
         said = ("Danke! 👍 gespeichert." if up else "Danke! 👎 gespeichert. Was war falsch, was hätte die Antwort sagen sollen?")
         return said, gr.Row(visible=True), feedback_id
 
@@ -232,7 +244,8 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True):
         with gr.Tab("Reisen", elem_id="tab-trips"):
             trips_tab(assistant, demo)
         with gr.Tab("Dokumente", elem_id="tab-documents", visible=False) as documents:
-            documents_tab(assistant, demo, is_admin, status)
+            if library is not None:
+                documents_tab(assistant, library, demo, is_admin, status)
         shown = gr.State([])
         feedback_id = gr.State(None)
         inputs = [box, chat, turns, shown, date_from, date_to, docs]
@@ -385,20 +398,37 @@ def _shown_source(source: str, uploads: Path) -> str:
     return f"Upload: {inside}"
 
 
+def upload_problem(exc: Exception) -> str:
+    """What went wrong with an upload or a removal, in the chat's language: refusals carry their German
+    sentence (index.sync.Refusal); the others are told by their type."""
+    from index.documents import UnknownDocument
+    from index.sync import IngestBusy
+
+    if hasattr(exc, "de"):
+        return exc.de
+    if isinstance(exc, IngestBusy):
+        return "Gerade wird ein anderer Upload oder eine Löschung indexiert; bitte gleich noch einmal versuchen."
+    if isinstance(exc, UnknownDocument):
+        return f"Diesen Artikel gibt es im Index nicht (mehr). ({exc})"
+    log.error("Managing documents failed: %s", exc)
+    return f"Das hat nicht geklappt: {exc}"
+
+
 DOCUMENT_COLUMNS = ["ID", "Datum", "Titel", "Abschnitte", "Quelle"]
 PAGE_SIZE = 25
 
 
-def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
+def documents_tab(assistant: Assistant, library, demo, is_admin, status) -> None:
     """Upload (drag and drop), list with search and paging, view, delete with confirmation. Every handler
-    checks the user again: a hidden tab is no permission."""
+    checks the user again: a hidden tab is no permission. Uploads and removals run in the server's ingest
+    worker, as the API's do (web/library.py)."""
     import gradio as gr
 
-    from index.documents import UnknownDocument, listing, show
+    from index.documents import UnknownDocument
     from ingest.readers import SUFFIXES
-    from index.uploads import DocumentError, add_file, remove, uploads_dir
+    from index.uploads import uploads_dir
 
-    settings = assistant.ws.settings
+    settings = library.settings
 
     def allowed(request) -> None:
         if not is_admin(request):
@@ -406,7 +436,7 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
 
     def page(query: str, offset: int, request: gr.Request):
         allowed(request)
-        total, docs = listing(assistant.ws, (query or "").strip(), PAGE_SIZE, max(0, int(offset or 0)))
+        total, docs = library.listing((query or "").strip()[:500], PAGE_SIZE, min(max(0, int(offset or 0)), 10**9))
         uploads = uploads_dir(settings)
         rows = [[d.doc_id, d.date or "–", d.title, d.chunks, _shown_source(d.source, uploads)] for d in docs]
         shown = f"{offset + 1}–{offset + len(docs)} von {total}" if docs else f"keine von {total}"
@@ -416,7 +446,7 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
         return page(query, 0, request)
 
     def turn(query: str, offset: int, step: int, request: gr.Request):
-        total, _ = listing(assistant.ws, (query or "").strip(), 1, 0)
+        total, _ = library.listing((query or "").strip()[:500], 1, 0)
         offset = min(max(0, int(offset or 0) + step), max(0, (total - 1) // PAGE_SIZE * PAGE_SIZE))
         return page(query, offset, request)
 
@@ -427,13 +457,15 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
             name = Path(path).name
             progress((i, len(files)), desc=f"Indexiere {name}")
             try:
-                report = add_file(settings, name, Path(path).read_bytes())
-            except DocumentError as exc:
-                lines.append(f"⚠ {_literal(exc.detail)}")
+                report = library.upload(name, Path(path).read_bytes())
+            except Exception as exc:  # noqa: BLE001 - each refusal is one line (its type says which: index.uploads, index.sync)
+                lines.append(f"⚠ {_literal(upload_problem(exc))}")
                 continue
             lines.append(f"✓ {_literal(name)}: {report['added']} neu, {report['updated']} ersetzt, "
                          f"{report['unchanged']} unverändert; Index: {report['documents']} Artikel")
             lines += [f"⚠ {_literal(f['path'])}: {_literal(f['error'])}" for f in report.get("failed", [])]
+            if report.get("failed_total"):
+                lines.append(f"… {report['failed_total'] - len(report['failed'])} weitere Zeilen nicht lesbar")
         rows, info, offset = page(query, offset, request)
         return "\n\n".join(lines), None, rows, info, offset, status_line(assistant)
 
@@ -441,7 +473,7 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
         allowed(request)
         doc_id = evt.row_value[0] if evt.row_value else ""
         try:
-            doc = show(assistant.ws, doc_id)
+            doc = library.show(doc_id)
         except UnknownDocument as exc:
             return f"⚠ {_literal(str(exc))}", "", gr.Button(interactive=False), ""
         head = f"**{_literal(doc.title)}**  \n{doc.date or 'ohne Datum'} · {_literal(_shown_source(doc.source, uploads_dir(settings)))} · `{doc.doc_id}`"
@@ -454,10 +486,10 @@ def documents_tab(assistant: Assistant, demo, is_admin, status) -> None:
     def delete(doc_id: str, query: str, offset: int, request: gr.Request):
         allowed(request)
         try:
-            remove(settings, doc_id, known=assistant.ws.manifest.doc(doc_id) is not None)
+            library.remove(doc_id)
             said = f"✓ `{doc_id}` gelöscht."
-        except DocumentError as exc:
-            said = f"⚠ {_literal(exc.detail)}"
+        except Exception as exc:  # noqa: BLE001 - an unknown id, another ingest running, the worker gone: one line
+            said = f"⚠ {_literal(upload_problem(exc))}"
         rows, info, offset = page(query, offset, request)
         return (said, gr.Row(visible=False), rows, info, offset, "", "", gr.Button(interactive=False), "",
                 status_line(assistant))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from assistant.answer import MARKER, Draft, refusal
 from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import complete_part, enforce_citations, sentences_with_markers
-from assistant.llms import GenerationError, LazyModel, Model
+from assistant.llms import GenerationBusy, GenerationError, LazyModel, Model
 from assistant.question import FOLLOW_UP_WINDOW, analyse, answer_type_present
 from index.places import places_in
 from index.retrieve import Passage
@@ -91,8 +91,9 @@ class LLMAnswerer:
         yield self._checked(p, raw)
 
     def _fall_back(self, p: Prepared, exc: GenerationError) -> Draft:
-        """The model failed: the fallback's answer with a notice, or the error when there is no fallback."""
-        if self.fallback is None:
+        """The model failed: the fallback's answer with a notice, or the error when there is no fallback. A
+        model that is busy is no failure to hide: that goes to the caller (HTTP 503 with Retry-After)."""
+        if self.fallback is None or isinstance(exc, GenerationBusy):
             raise exc
         draft = self.fallback.answer(p)
         draft.notices = [f"{exc} The answer below is extractive (quoted sentences) instead."]

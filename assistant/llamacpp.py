@@ -17,7 +17,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -143,9 +142,12 @@ class Worker:
         return message
 
     def _start(self) -> None:
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.path), "--chat_format", self.cfg.chat_format,
-                   "--n_ctx", str(self.cfg.n_ctx), "--n_threads", str(self.cfg.threads or os.cpu_count() or 1),
-                   "--host", "127.0.0.1", "--port", str(self.port), "--verbose", "False"]
+        from index.lifeline import command as ending_with_us
+
+        # run under a lifeline: the worker ends when this process does, even when this one is killed with SIGKILL
+        command = ending_with_us("llama_cpp.server", "--model", str(self.path), "--chat_format", self.cfg.chat_format,
+                                 "--n_ctx", str(self.cfg.n_ctx), "--n_threads", str(self.cfg.threads or os.cpu_count() or 1),
+                                 "--host", "127.0.0.1", "--port", str(self.port), "--verbose", "False")
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

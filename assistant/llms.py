@@ -22,6 +22,28 @@ class GenerationError(Exception):
     """The model could not produce an answer; the message says why and what to do."""
 
 
+class GenerationBusy(GenerationError):
+    """Every generation slot stayed taken for llm.queue_timeout_s: the question is not answered now (HTTP 503
+    with Retry-After), rather than by the fallback, which would hide the load."""
+
+
+class Slots:
+    """At most `n` generations of one model at a time; a question waits up to `timeout_s` for its turn."""
+
+    def __init__(self, n: int = 1, timeout_s: float = 20.0):
+        self.n = n
+        self.timeout_s = timeout_s
+        self._free = threading.BoundedSemaphore(n)
+
+    def take(self) -> None:
+        if not self._free.acquire(timeout=self.timeout_s):
+            raise GenerationBusy(f"The language model is busy with {self.n} other question{'s' if self.n > 1 else ''}; "
+                                 f"try again in a few seconds.")
+
+    def give(self) -> None:
+        self._free.release()
+
+
 @dataclass
 class Model:
     """A llama-index LLM (anything with `chat` and `stream_chat`), checked before use, failures in words."""
@@ -34,6 +56,7 @@ class Model:
     json_request: Callable[[dict], dict] | None = None  # the chat arguments that make this server answer in a JSON schema
     explain: Callable[[], str | None] | None = None  # after a failure: the line about a worker that died, if one did
     health: Callable[[], dict] | None = None  # what /api/health says about a worker this process runs
+    slots: Slots | None = None  # llm.concurrency generations at once (None: no limit)
 
     def warm_up(self) -> None:
         """Make the model ready now (llama.cpp: start its worker and load the file), not on the first question."""
@@ -41,6 +64,7 @@ class Model:
             self.preflight()
 
     def chat(self, messages: list[tuple[str, str]]) -> str:
+        self._take()
         try:
             if self.preflight:
                 self.preflight()
@@ -49,6 +73,16 @@ class Model:
             raise
         except Exception as exc:
             raise self._failure(exc) from None
+        finally:
+            self._give()
+
+    def _take(self) -> None:
+        if self.slots:
+            self.slots.take()
+
+    def _give(self) -> None:
+        if self.slots:
+            self.slots.give()
 
     def _failure(self, exc: Exception) -> GenerationError:
         said = self.explain() if self.explain else None
@@ -57,6 +91,7 @@ class Model:
     def chat_json(self, messages: list[tuple[str, str]], schema: dict) -> str:
         """The reply constrained to a JSON schema: Ollama's `format`, an OpenAI-compatible server's
         `response_format` json_schema, llama.cpp's grammar from the schema."""
+        self._take()
         try:
             if self.preflight:
                 self.preflight()
@@ -66,9 +101,15 @@ class Model:
             raise
         except Exception as exc:
             raise self._failure(exc) from None
+        finally:
+            self._give()
 
     def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
-        """The reply in pieces as the model writes it."""
+        """The reply in pieces as the model writes it. Its generation slot is held until the model has
+        finished writing: when the reader stops early (a client that left), the rest is read and dropped in
+        the background, and the slot is given back after that."""
+        self._take()
+        handed_on = False
         try:
             if self.preflight:
                 self.preflight()
@@ -80,22 +121,29 @@ class Model:
                         yield chunk.delta
                 finished = True
             finally:
-                if not finished:  # the reader stopped early: the rest is read and dropped in the background
-                    threading.Thread(target=_drain, args=(pieces,), name="generation-drain", daemon=True).start()
+                if not finished:
+                    threading.Thread(target=_drain, args=(pieces, self._give), name="generation-drain", daemon=True).start()
+                    handed_on = True
         except GenerationError:
             raise
         except Exception as exc:
             raise self._failure(exc) from None
+        finally:
+            if not handed_on:
+                self._give()
 
 
-def _drain(pieces) -> None:
-    """Read a generation nobody waits for to its end instead of hanging up: llama-cpp-python's server keeps
-    its model locked, and every later request waits forever, when a streaming client disconnects."""
+def _drain(pieces, then: Callable[[], None]) -> None:
+    """Read a generation nobody waits for to its end instead of hanging up (llama-cpp-python's server keeps
+    its model locked, and every later request waits forever, when a streaming client disconnects), then
+    give its slot back."""
     try:
         for _ in pieces:
             pass
     except Exception:  # noqa: BLE001 - nobody reads this answer; its failure shows on the next question
         pass
+    finally:
+        then()
 
 
 class LazyModel:
@@ -224,6 +272,7 @@ def make_model(backend: str, settings: Settings) -> Model:
     from index.embedders import normalise_host
 
     check_s = settings.llm.preflight_timeout_s
+    slots = Slots(settings.llm.concurrency, settings.llm.queue_timeout_s)
     match backend:
         case "ollama":
             from llama_index.llms.ollama import Ollama
@@ -233,7 +282,7 @@ def make_model(backend: str, settings: Settings) -> Model:
             llm = Ollama(model=cfg.model, base_url=host, request_timeout=cfg.request_timeout_s,
                          keep_alive=cfg.keep_alive, temperature=settings.llm.temperature)
             return Model(llm, f"Ollama at {host}", cfg.model, _ollama_preflight(host, cfg.model, check_s),
-                         f"run `ollama pull {cfg.model}` there", lambda schema: {"format": schema})
+                         f"run `ollama pull {cfg.model}` there", lambda schema: {"format": schema}, slots=slots)
         case "openai":
             from llama_index.llms.openai_like import OpenAILike
 
@@ -245,7 +294,8 @@ def make_model(backend: str, settings: Settings) -> Model:
             return Model(llm, f"the OpenAI-compatible server at {base}", cfg.model,
                          _openai_preflight(base, cfg.model, cfg.api_key, check_s), f"{base}/models lists the served ones",
                          lambda schema: {"response_format": {"type": "json_schema",
-                                                             "json_schema": {"name": "answer", "schema": schema}}})
+                                                             "json_schema": {"name": "answer", "schema": schema}}},
+                         slots=slots)
         case "llamacpp":
             from llama_index.llms.openai_like import OpenAILike
 
@@ -268,5 +318,15 @@ def make_model(backend: str, settings: Settings) -> Model:
                              context_window=cfg.n_ctx, temperature=settings.llm.temperature)
             return Model(llm, f"llama.cpp ({worker.name})", worker.name, started, "check DELEGATIONS_LLAMACPP_MODEL",
                          lambda schema: {"response_format": {"type": "json_object", "schema": schema}},
-                         explain=worker.crashed, health=worker.state)
+                         explain=worker.crashed, health=worker.state, slots=slots)
     raise GenerationError(f"Unknown generative backend {backend!r}.")
+
+
+def trip_model(settings: Settings, kind: str | None = None) -> LazyModel | None:
+    """The model the llm trip extractor asks (trips.backend, else llm.backend), made on first use; None for
+    the rules, or when no generative backend is configured."""
+    kind = kind or settings.trips.extractor
+    backend = settings.trips.backend or settings.llm.backend
+    if kind != "llm" or backend == "extractive":
+        return None
+    return LazyModel(lambda: make_model(backend, settings))

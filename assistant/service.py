@@ -37,15 +37,16 @@ class Assistant:
         self.ws = workspace
         self.retriever = Retriever(workspace)
         self.answerers: dict[str, Answerer] = dict(answerers or {})
-        # One question at a time: the index, the embedder and an in-process model are shared, and the store
-        # may be reopened between questions when an ingest changed it. A plain Lock: the chat's generator
-        # may be resumed on another thread.
-        self.lock = threading.Lock()
+        # Questions are answered at once, each in its own thread: the store is read under `ws.reading()` (it is
+        # reopened between questions when another process's ingest changed it), and a generative backend
+        # bounds its own generations (llm.concurrency), so an extractive or register answer never waits for one.
+        self._making = threading.Lock()
 
     def answerer(self, backend: str) -> Answerer:
-        if backend not in self.answerers:
-            self.answerers[backend] = make_answerer(backend, self.ws.settings)
-        return self.answerers[backend]
+        with self._making:  # one answerer (and one model, with its generation slots) per backend
+            if backend not in self.answerers:
+                self.answerers[backend] = make_answerer(backend, self.ws.settings)
+            return self.answerers[backend]
 
     def warm_up(self, backend: str | None = None) -> str | None:
         """Ready the backend's model before the first question (llama.cpp: its worker loads the file, a few
@@ -80,29 +81,37 @@ class Assistant:
     # -- answering
     def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Answer:
-        with self.lock:
-            p = self._prepare(question, history, filters, backend, top_k)
-            start = time.perf_counter()
-            draft = self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus") or self.answerer(p.backend).answer(p)
-            return _result(p, draft, time.perf_counter() - start)
+        p, settled, start = self._settle(question, history, filters, backend, top_k)
+        draft = settled or self.answerer(p.backend).answer(p)
+        return _result(p, draft, time.perf_counter() - start)
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Iterator[dict]:
         """The answer as it is produced: {"type": "delta", "text"} events, each a checked sentence with its
-        markers, then {"type": "answer", "answer": <the JSON of `answer`>}, which is authoritative."""
-        with self.lock:
-            p = self._prepare(question, history, filters, backend, top_k)
-            start = time.perf_counter()
-            settled = self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus")
-            items = [*sentences_with_markers(settled.text), settled] if settled else self.answerer(p.backend).stream(p)
-            for item in items:
-                if isinstance(item, Draft):
-                    yield {"type": "answer", "answer": _result(p, item, time.perf_counter() - start).to_json()}
-                else:
-                    yield {"type": "delta", "text": item}
+        markers, then {"type": "answer", "answer": <the JSON of `answer`>}, which is authoritative. Holds
+        nothing between events but a generation slot while the model writes: closing the generator (a
+        client that left) gives that back at once."""
+        p, settled, start = self._settle(question, history, filters, backend, top_k)
+        items = [*sentences_with_markers(settled.text), settled] if settled else self.answerer(p.backend).stream(p)
+        for item in items:
+            if isinstance(item, Draft):
+                yield {"type": "answer", "answer": _result(p, item, time.perf_counter() - start).to_json()}
+            else:
+                yield {"type": "delta", "text": item}
 
-    def _prepare(self, question: str, history: list[Turn] | None, filters: Filters | None, backend: str | None,
-                 top_k: int | None) -> Prepared:
+    def _settle(self, question: str, history: list[Turn] | None, filters: Filters | None, backend: str | None,
+                top_k: int | None) -> tuple[Prepared, Draft | None, float]:
+        """The question prepared, and its answer when no answerer is needed: from the trip register, or the
+        refusal when the articles do not hold what it names. Only the retrieval reads the store."""
+        question, backend, history, q, standalone, failure = self._understand(question, history, backend)
+        self.retriever.refresh()
+        with self.ws.reading():
+            p = self._prepare(question, backend, history, q, standalone, failure, filters, top_k)
+            start = time.perf_counter()
+            return p, self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus"), start
+
+    def _understand(self, question: str, history: list[Turn] | None, backend: str | None):
+        """The question checked and analysed; a follow-up made standalone (by the model when its rules cannot)."""
         question = (question or "").strip()
         if not question:
             raise QuestionError("The question is empty.")
@@ -119,13 +128,19 @@ class Assistant:
         # standalone question finds the passages, and the model's rewrite, a whole generation on a CPU (about 2 s
         # before the first word of the answer), is not needed.
         if q.earlier and not q.carried_critical:
-            from assistant.llms import GenerationError
+            from assistant.llms import GenerationBusy, GenerationError
 
             try:
                 rewritten = self.answerer(backend).condense(question, history[-2 * FOLLOW_UP_WINDOW:], q.lang)
                 standalone = rewritten if rewritten and keeps_subject(rewritten, q) else standalone
+            except GenerationBusy:
+                raise
             except GenerationError as exc:  # the rule-based one is kept; the answerer falls back without asking again
                 failure = exc
+        return question, backend, history, q, standalone, failure
+
+    def _prepare(self, question: str, backend: str, history: list[Turn], q, standalone: str,
+                 failure: Exception | None, filters: Filters | None, top_k: int | None) -> Prepared:
         trips = trip_question(q) if not filters else None
         if trips is not None:  # answered from the register: no passages to retrieve
             return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], self._article_text),
@@ -175,7 +190,8 @@ class Assistant:
         return Passage.from_stored(rows[0], 1.0) if rows else None
 
     def _article_text(self, doc_id: str) -> str:
-        return "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))
+        kept = self.ws.manifest.text(doc_id)  # the article as ingested (older indexes: joined from its chunks)
+        return kept if kept is not None else "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))
 
 
 def _came_from(trip: Trip, place: str) -> bool:

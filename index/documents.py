@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from index.keywords import KeywordIndex
 from index.manifest import DocRecord
 from index.store import ChunkStore
-from index.sync import ingest_lock, reconcile
+from index.sync import heal, ingest_lock
 from index.vectors import embed_chunks
 from index.workspace import Workspace
 from ingest.model import Chunk
@@ -73,13 +73,12 @@ def remove(ws: Workspace, doc_ids: list[str], then: Callable[[], dict] | None = 
             raise UnknownDocument(f"No article with the id{'s' if len(missing) > 1 else ''} "
                                   f"{', '.join(map(repr, missing))} in the index; nothing was removed.")
         manifest = ws.manifest
-        if manifest.get_meta("interrupted") == "1":
-            reconcile(ws)
+        heal(ws)
         manifest.set_meta("interrupted", "1")
         removed = list(dict.fromkeys(doc_ids))
         files = {manifest.doc(doc_id).file for doc_id in removed}
+        ws.store.delete_docs(removed)
         for doc_id in removed:
-            ws.store.delete_doc(doc_id)
             manifest.drop_doc(doc_id)
         for file in files:  # a file deleted first is forgotten: a new file at its path is read again
             if not os.path.exists(file) and not manifest.docs_of(file):

@@ -24,6 +24,7 @@ passage was found.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -135,17 +136,25 @@ class Retriever:
         self.ws = workspace
         self.cfg = workspace.settings.retrieval
         self._keywords: KeywordIndex | None = None
+        self._refreshing = threading.Lock()
 
-    def keywords(self) -> KeywordIndex | None:
-        """The keyword index, reopened when an ingest has built a new one since it was last opened."""
+    def refresh(self) -> None:
+        """Catch up with an ingest another process finished since the last question: its keyword index, and
+        (embedded Chroma) the store reopened. Called before a question reads anything, outside `ws.reading()`."""
         data_dir = self.ws.settings.data_dir
         on_disk = KeywordIndex.build_id_on_disk(data_dir)
-        if on_disk is None:
-            self._keywords = None
-        elif self._keywords is None or self._keywords.build_id != on_disk:
-            if self._keywords is not None:  # an ingest changed the index since the last question
-                self.ws.reopen_store()
-            self._keywords = KeywordIndex.open(data_dir)
+        with self._refreshing:
+            if on_disk is None:
+                self._keywords = None
+            elif self._keywords is None or self._keywords.build_id != on_disk:
+                if self._keywords is not None and not self.ws.reopen_store():
+                    return  # questions kept reading the old store: the next one tries again
+                self._keywords = KeywordIndex.open(data_dir)
+
+    def keywords(self) -> KeywordIndex | None:
+        """The keyword index as last refreshed."""
+        if self._keywords is None:
+            self.refresh()
         return self._keywords
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
@@ -154,13 +163,19 @@ class Retriever:
         if method not in METHODS:
             raise ValueError(f"Unknown retrieval method {method!r}; choose one of {', '.join(METHODS)}.")
         start = time.perf_counter()
+        self.refresh()
+        with self.ws.reading():
+            return self._retrieve(question, top_k, filters, method, period, start)
+
+    def _retrieve(self, question: str, top_k: int | None, filters: Filters | None, method: str,
+                  period: PubDate | None, start: float) -> Retrieval:
         k = top_k or self.cfg.top_k
         n = max(self.cfg.candidates, k)
         filters = filters or Filters()
         named = period
         scopes = [filters] + ([filters.within(named)] if named else [])
         vector = self.ws.embed_model.get_query_embedding(question) if method != "keyword" else None
-        keywords = self.keywords()  # also notices an ingest since the last question, for every method
+        keywords = self.keywords()
         if method == "dense":
             keywords = None
         found: list[tuple[list[tuple[str, float]], list[tuple[str, float]]]] = []  # per scope: dense and keyword hits

@@ -155,6 +155,11 @@ class ChunkStore:
     def delete_doc(self, doc_id: str) -> None:
         self._guard("delete from", self.collection.delete, where={"doc_id": doc_id})
 
+    def delete_docs(self, doc_ids: list[str], batch: int = 500) -> None:
+        """Many articles at once, a few hundred per call (one call per article takes seconds each at scale)."""
+        for start in range(0, len(doc_ids), batch):
+            self._guard("delete from", self.collection.delete, where={"doc_id": {"$in": list(doc_ids[start:start + batch])}})
+
     def doc_ids(self) -> set[str]:
         got = self._guard("read", self.collection.get, include=["metadatas"])
         return {m["doc_id"] for m in got["metadatas"]}

@@ -15,6 +15,7 @@ clean run.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,13 +29,43 @@ from index.vectors import embed_chunks
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
 from ingest.model import Article, Chunk, Failure, indexed_text
-from ingest.readers import Limits, Source, sources
+from ingest.readers import Limits, Source, read_source, sources
 
 EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds
 
 
 class IngestBusy(Exception):
     """Another ingest holds the data dir."""
+
+
+class Refusal(Exception):
+    """Something a user sent that ingest refuses: the message in English (str(), for the API and the log)
+    and in German (`de`, for the chat). Pickles as it is (it crosses from the ingest worker)."""
+
+    def __init__(self, message: str, de: str = ""):
+        super().__init__(message, de)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    @property
+    def de(self) -> str:
+        return self.args[1] or self.args[0]
+
+
+def german_number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+class UnreadableFile(Refusal):
+    """Nothing in an uploaded file could be read as an article; nothing of it was indexed."""
+
+
+class TooManyArticles(Refusal):
+    """An uploaded file holds more articles than one upload may (server.max_upload_articles)."""
+
+
+PENDING_UPLOAD = "pending_upload"  # manifest meta: the upload being committed, undone by the next ingest if it died
 
 
 @dataclass
@@ -116,11 +147,10 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
     once they are (the trip register's update) and its report is the report's `trips`."""
     with ingest_lock(ws.settings.data_dir):
         manifest = ws.manifest
-        if manifest.get_meta("interrupted") == "1":
-            reconcile(ws)  # the last ingest died mid-way: drop chunks the manifest does not vouch for
+        heal(ws)
         manifest.set_meta("interrupted", "1")
         cfg = ws.settings.ingest
-        params = f"chunk={cfg.chunk_chars}/{cfg.chunk_overlap_sentences}"
+        params = _params(ws)
         known = Known.of(manifest)
         read = sources(paths, Limits(cfg.max_file_mb, cfg.max_article_chars), salt=params.encode(),
                        unchanged=lambda path, fingerprint: known.files.get(file_key(path)) == fingerprint)
@@ -129,16 +159,114 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
         _backfill_terms(ws)
         _backfill_vectors(ws)
         _backfill_texts(ws)
-        changed = report.added or report.updated or report.removed
-        if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
-            manifest.set_meta("keywords_built", "0")
-            KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
-            manifest.set_meta("keywords_built", "1")
-        manifest.set_meta("interrupted", "0")
-        if then:
-            report.trips = then()
-        report.documents, report.chunks = manifest.counts()
+        return _finish(ws, report, then)
+
+
+def sync_upload(target: Path, data: bytes, ws: Workspace, then: Callable[[], dict] | None = None,
+                max_articles: int | None = None, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """One uploaded file into the index, all or nothing: its bytes are read as the file `target` (which they
+    replace), and every article is chunked and embedded before anything is written. Then, marked pending in
+    the manifest, its chunks and records are written, the file is put in place, the keyword index and trips
+    follow, and the mark is cleared. A failure before the writes leaves nothing; an ingest killed during
+    them is undone by the next one (`heal`), which takes the articles out again, so that the file, whichever
+    version of it stands at `target`, is read anew by the next sync of its folder."""
+    with ingest_lock(ws.settings.data_dir):
+        manifest = ws.manifest
+        heal(ws)
+        cfg = ws.settings.ingest
+        params = _params(ws)
+        known = Known.of(manifest)
+        item = read_source(target, data, Limits(cfg.max_file_mb, cfg.max_article_chars), params.encode())
+        if isinstance(item, Failure):
+            raise UnreadableFile(f"{target.name}: {item.error} Nothing was indexed.",
+                                 f"{target.name} ist nicht lesbar ({item.error}); nichts wurde indexiert.")
+        articles = len(item.articles or [])
+        if not articles:
+            bad = item.failures
+            first = f" The first: {bad[0].error}" if bad else ""
+            raise UnreadableFile(f"{target.name}: no article in it could be read ({len(bad)} problem"
+                                 f"{'s' if len(bad) != 1 else ''}).{first} Nothing was indexed.",
+                                 f"{target.name}: kein Artikel darin ist lesbar ({len(bad)} Fehler"
+                                 f"{f'; der erste: {bad[0].error}' if bad else ''}); nichts wurde indexiert.")
+        if max_articles and articles > max_articles:
+            raise TooManyArticles(f"{target.name} holds {articles:,} articles; an upload may hold {max_articles:,} "
+                                  f"(server.max_upload_articles). Ingest larger corpora with `delegations ingest`.",
+                                  f"{target.name} enthält {german_number(articles)} Artikel; ein Upload darf "
+                                  f"{german_number(max_articles)} enthalten. Größere Sammlungen mit `delegations ingest` aufnehmen.")
+        plan_ = plan([item], known, [target], params, cfg.chunk_chars, cfg.chunk_overlap_sentences)
+        staged, done = [], 0
+        for group in _groups(plan_.jobs, EMBED_GROUP_CHUNKS):  # the slow part: nothing is written meanwhile
+            staged.append((group, embed_chunks([c for job in group for c in job.chunks], ws.embed_model)))
+            done += len(group)
+            if progress:
+                progress(done, len(plan_.jobs))
+        touched = {job.article.doc_id for job in plan_.jobs} | set(known.docs_of(file_key(target)))
+        manifest.set_meta(PENDING_UPLOAD, json.dumps({"file": file_key(target), "docs": sorted(touched)}))
+        manifest.set_meta("interrupted", "1")
+        report = apply(plan_, ws, embedded=staged)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        report = _finish(ws, report, then)
+        manifest.set_meta(PENDING_UPLOAD, "")
         return report
+
+
+def _params(ws: Workspace) -> str:
+    cfg = ws.settings.ingest
+    return f"chunk={cfg.chunk_chars}/{cfg.chunk_overlap_sentences}"
+
+
+def _finish(ws: Workspace, report: IngestReport, then: Callable[[], dict] | None) -> IngestReport:
+    """After the chunks: the keyword index rebuilt when something changed, the data dir marked consistent,
+    the trips brought in step, the totals counted."""
+    manifest = ws.manifest
+    changed = report.added or report.updated or report.removed
+    if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
+        manifest.set_meta("keywords_built", "0")
+        KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
+        manifest.set_meta("keywords_built", "1")
+    manifest.set_meta("interrupted", "0")
+    if then:
+        report.trips = then()
+    report.documents, report.chunks = manifest.counts()
+    return report
+
+
+def recover(ws: Workspace, uploads: Path, then: Callable[[], dict] | None = None) -> IngestReport:
+    """At the server's start: what a killed ingest left is undone (`heal`), and the uploads folder is brought in
+    step, so an upload undone mid-commit is read again from the file that stands there, if one does."""
+    if uploads.is_dir():
+        return sync([uploads], ws, then=then)
+    with ingest_lock(ws.settings.data_dir):
+        manifest = ws.manifest
+        unsettled = manifest.get_meta(PENDING_UPLOAD) or manifest.get_meta("interrupted") == "1"
+        if not unsettled and manifest.get_meta("keywords_built") in (None, "1"):
+            return IngestReport()
+        undone = heal(ws)
+        return _finish(ws, IngestReport(removed=len(undone)), then)
+
+
+def heal(ws: Workspace) -> list[str]:
+    """Undo what a killed ingest left (called under the ingest lock): an upload caught mid-commit loses all its
+    articles and its file's fingerprint (the file is read again by the next sync of its folder), and chunks
+    the manifest does not vouch for leave Chroma. The articles taken out."""
+    manifest = ws.manifest
+    undone: list[str] = []
+    pending = manifest.get_meta(PENDING_UPLOAD)
+    if pending:
+        upload = json.loads(pending)
+        undone = [d for d in upload["docs"] if manifest.doc(d) is not None]
+        ws.store.delete_docs(upload["docs"])
+        for doc_id in upload["docs"]:
+            manifest.drop_doc(doc_id)
+        manifest.forget_file(upload["file"])
+        manifest.set_meta("interrupted", "1")
+        manifest.set_meta(PENDING_UPLOAD, "")
+    if manifest.get_meta("interrupted") == "1":
+        reconcile(ws)  # the last ingest died mid-way: drop chunks the manifest does not vouch for
+    return undone
 
 
 @contextmanager
@@ -196,7 +324,8 @@ def plan(read: Iterable[Source | Failure], known: Known, paths: list[Path], para
     return out
 
 
-def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = None,
+          embedded: list[tuple[list[Job], tuple[list, list]]] | None = None) -> IngestReport:
     """Carry the plan out: remove what is gone, embed the jobs' chunks in groups across articles, write each
     group to Chroma in one call, then record each article in the manifest (after its chunks are stored: a
     crash in between leaves chunks the next run removes). A file's fingerprint is recorded once all its
@@ -220,9 +349,11 @@ def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = 
         if f.jobs == 0:
             finish(f)
     done = 0
-    for group in _groups(p.jobs, EMBED_GROUP_CHUNKS):
+    groups = embedded if embedded is not None else (
+        (group, embed_chunks([c for job in group for c in job.chunks], ws.embed_model))
+        for group in _groups(p.jobs, EMBED_GROUP_CHUNKS))
+    for group, (embeddings, sentences) in groups:  # `embedded`: an upload's, embedded before anything is written
         chunks = [c for job in group for c in job.chunks]
-        embeddings, sentences = embed_chunks(chunks, ws.embed_model)
         ws.store.replace_docs([(job.article.doc_id, job.chunks, job.replaces) for job in group], embeddings)
         by_chunk = {c.chunk_id: v for c, v in zip(chunks, sentences)}
         for job in group:
@@ -296,8 +427,7 @@ def _backfill_texts(ws: Workspace) -> None:
 def reconcile(ws: Workspace) -> None:
     ws.manifest.set_meta("keywords_built", "0")  # it may lag behind what the interrupted run changed
     known = {r.doc_id for r in ws.manifest.all_docs()}
-    for doc_id in ws.store.doc_ids() - known:
-        ws.store.delete_doc(doc_id)
+    ws.store.delete_docs(sorted(ws.store.doc_ids() - known))
 
 
 def _unique_id(known: Known, article: Article, file: str, taken: set[str], claimed: dict[str, str]) -> str:

@@ -226,24 +226,32 @@ def sources(paths: list[Path], limits: Limits | None = None, salt: bytes = b"",
         except OSError as exc:
             yield Failure(str(path), f"Cannot read the file: {exc.strerror or exc}.")
             continue
-        fingerprint = hashlib.sha256(data + salt).hexdigest()[:24]
-        if unchanged and unchanged(path, fingerprint):
-            yield Source(path, fingerprint, None)
-            continue
-        try:
-            articles, bad = read_file(path, data)
-        except IngestError as exc:
-            yield Failure(str(path), str(exc))
-            continue
-        kept = []
-        for article in articles:
-            if len(article.text) > limits.max_article_chars:
-                where = f"{path}:{article.doc_id}" if path.suffix.lower() == ".jsonl" else str(path)
-                bad.append(Failure(where, f"The article is {len(article.text):,} characters long; the limit is "
-                                          f"{limits.max_article_chars:,} (ingest.max_article_chars)."))
-            else:
-                kept.append(article)
-        yield Source(path, fingerprint, kept, bad)
+        yield read_source(path, data, limits, salt, unchanged)
+
+
+def read_source(path: Path, data: bytes, limits: Limits | None = None, salt: bytes = b"",
+                unchanged: Callable[[Path, str], bool] | None = None) -> Source | Failure:
+    """One file's bytes read as if they stood at `path` (an upload is read before it is written there)."""
+    limits = limits or Limits()
+    too_big = _too_big(path, len(data), limits)
+    if too_big:
+        return Failure(str(path), too_big)
+    fingerprint = hashlib.sha256(data + salt).hexdigest()[:24]
+    if unchanged and unchanged(path, fingerprint):
+        return Source(path, fingerprint, None)
+    try:
+        articles, bad = read_file(path, data)
+    except IngestError as exc:
+        return Failure(str(path), str(exc))
+    kept = []
+    for article in articles:
+        if len(article.text) > limits.max_article_chars:
+            where = f"{path}:{article.doc_id}" if path.suffix.lower() == ".jsonl" else str(path)
+            bad.append(Failure(where, f"The article is {len(article.text):,} characters long; the limit is "
+                                      f"{limits.max_article_chars:,} (ingest.max_article_chars)."))
+        else:
+            kept.append(article)
+    return Source(path, fingerprint, kept, bad)
 
 
 def _too_big(path: Path, size: int, limits: Limits) -> str | None:

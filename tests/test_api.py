@@ -29,8 +29,9 @@ def _events(text: str) -> list[tuple[str, dict]]:
     return out
 
 
-def test_every_api_call_needs_the_token(client):
-    assert client.get("/api/health").status_code == 401
+def test_every_api_call_needs_the_token_and_health_says_only_whether_it_is_up(client):
+    anonymous = client.get("/api/health")
+    assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}
     assert client.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
     response = client.post("/api/ask", json={"question": "Wer leitete die Delegation nach Japan?"})
     assert response.status_code == 401 and "Bearer" in response.json()["detail"]
@@ -102,10 +103,14 @@ def test_history_makes_a_follow_up_standalone(client):
     assert body["contexts"][0]["doc_id"] == "leipzig-japan"
 
 
-def test_chat_page_and_openapi_docs_are_served(client):
-    assert client.get("/").status_code == 200
-    assert client.get("/docs").status_code == 200
-    assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+def test_chat_page_and_openapi_docs_are_served_to_whoever_the_door_lets_in(client):
+    assert client.get("/", headers=AUTH).status_code == 200
+    assert client.get("/docs", headers=AUTH).status_code == 200
+    assert "/api/ask" in client.get("/openapi.json", headers=AUTH).json()["paths"]
+    for path in ("/", "/docs", "/openapi.json"):
+        assert client.get(path).status_code == 401
+    page = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
 
 
 def test_password_hashes_check_and_malformed_user_lists_are_refused():
@@ -160,16 +165,19 @@ def test_cors_allowlist_admits_only_listed_origins(assistant):
         assert other.headers.get("access-control-allow-origin") != "https://evil.example.com"
 
 
-def test_a_full_queue_answers_503_with_retry_after_and_admits_again_when_it_drains():
+def test_a_full_queue_answers_503_with_retry_after_and_admits_again_when_it_drains(tmp_path):
     """Two questions held inside the assistant fill a queue of two: the third is turned away at once."""
     import threading
 
-    from settings import ServerSettings
+    from settings import load_settings
     from web.api import create_api
 
     inside, release = threading.Semaphore(0), threading.Event()
 
     class HeldAssistant:
+        class ws:
+            settings = load_settings(env={}, data_dir=str(tmp_path))
+
         def answer(self, *args):
             inside.release()
             release.wait(timeout=30)
@@ -177,7 +185,9 @@ def test_a_full_queue_answers_503_with_retry_after_and_admits_again_when_it_drai
 
             return Answer("q", "Antwort [1].", False, "extractive", [], [], {})
 
-    api = TestClient(create_api(HeldAssistant(), ServerSettings(max_pending=2)))
+    settings = HeldAssistant.ws.settings.model_copy(deep=True)
+    settings.server.max_pending = 2
+    api = TestClient(create_api(HeldAssistant(), settings))
     held = [threading.Thread(target=api.post, args=("/api/ask",), kwargs={"json": {"question": "Wer?"}}) for _ in range(2)]
     for thread in held:
         thread.start()
@@ -204,4 +214,4 @@ def test_trips_route_filters_and_cites(client):
     assert len(client.get("/api/trips", headers=AUTH, params={"year": 2019}).json()["trips"]) == 3
     bad = client.get("/api/trips", headers=AUTH, params={"date_from": "letzte Woche"})
     assert bad.status_code == 422 and "YYYY" in bad.json()["detail"]
-    assert "/api/trips" in client.get("/openapi.json").json()["paths"]
+    assert "/api/trips" in client.get("/openapi.json", headers=AUTH).json()["paths"]

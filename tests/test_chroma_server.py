@@ -42,7 +42,7 @@ def test_chroma_server_going_away_mid_service_and_coming_back(tmp_path):
         ws = make_workspace(tmp_path / "data", chroma={"url": f"http://127.0.0.1:{port}", "collection": "away"})
         sync([SAMPLE], ws)
         assistant = Assistant(ws)
-        api = TestClient(create_api(assistant, ws.settings.server))
+        api = TestClient(create_api(assistant, ws.settings))
         question = {"question": "Wer leitete die Wirtschaftsdelegation nach Japan?"}
         assert api.post("/api/ask", json=question).status_code == 200
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, SAMPLE, serve, write_trips
@@ -65,6 +66,19 @@ def test_twenty_concurrent_questions_are_all_answered_with_correct_citations(ser
         assert all(q in c["text"] for c in body["citations"] for q in c["quotes"])
     seconds = sorted(r[4] for r in results)
     print(f"\n20 concurrent /api/ask: p50 {statistics.median(seconds):.2f} s, p95 {seconds[18]:.2f} s, max {seconds[-1]:.2f} s")
+
+
+def test_fifty_concurrent_clients_get_answers_or_503_with_retry_after(server):
+    results = _burst(server[0], 50)
+    statuses = [r[1] for r in results]
+    assert set(statuses) <= {200, 503}, statuses
+    assert all(r[3].get("Retry-After") for r in results if r[1] == 503)
+    for i, status, body, _, _ in results:
+        if status == 200:
+            assert body["citations"][0]["doc_id"] == QUESTIONS[i % len(QUESTIONS)][1]
+    seconds = sorted(r[4] for r in results)
+    print(f"\n50 concurrent /api/ask: {statuses.count(200)} answered, {statuses.count(503)} told to retry; "
+          f"p50 {statistics.median(seconds):.2f} s, p95 {float(np.percentile(seconds, 95)):.2f} s, max {seconds[-1]:.2f} s")
 
 
 def test_a_burst_beyond_the_queue_gets_503_with_retry_after_and_the_server_recovers(server):

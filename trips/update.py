@@ -62,3 +62,14 @@ def update(ws: Workspace, extractor: Extractor, register: TripRegister | None = 
         if progress:
             progress(i, len(todo))
     return report
+
+
+
+def trip_step(ws: Workspace, kind: str | None = None, model=None) -> Callable[[], dict]:
+    """What an ingest runs under its lock once the chunks are stored: the register brought in step, with the
+    extractor `kind` (default: trips.extractor); `model`: the llm extractor's (assistant.llms.trip_model).
+    Raises trips.extractors.ExtractorError when the extractor cannot be used as configured."""
+    from trips.extractors import make_extractor
+
+    extractor = make_extractor(kind or ws.settings.trips.extractor, model)
+    return lambda: update(ws, extractor).to_json()

@@ -1,26 +1,35 @@
-"""`delegations serve`: one FastAPI app with the chat at `/`, the JSON API at `/api/*`, its docs at `/docs`."""
+"""`delegations serve`: one FastAPI app with the chat at `/`, the JSON API at `/api/*`, its docs at `/docs`,
+all behind one door (web/auth.py), and the ingest worker (web/worker.py) for uploads, removals and --watch.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from assistant.service import Assistant
 from settings import Settings
 from web.api import create_api
-from web.auth import admins, login_check, parse_users
+from web.auth import principal_of
+from web.library import Library
+from web.worker import IngestWorker
 
 log = logging.getLogger("delegations.serve")
 
 
-def create_app(settings: Settings, assistant: Assistant):
-    """The API with the chat mounted at /, behind the login when `server.ui_users` is set."""
+def create_app(settings: Settings, assistant: Assistant, worker: IngestWorker | None = None):
+    """The API with the chat mounted at /. `worker`: the ingest worker process for uploads and removals (one is
+    made when not given; it starts on the first upload)."""
     import gradio as gr
 
     import ui
 
-    app = create_api(assistant, settings.server)
+    library = Library(assistant, settings, worker or IngestWorker(settings))
+    app = create_api(assistant, settings, library)
+    app.state.worker = library.worker
 
     @app.get("/gradio.js", include_in_schema=False)
     def web_component():
@@ -31,32 +40,63 @@ def create_app(settings: Settings, assistant: Assistant):
         return FileResponse(Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
                             media_type="text/javascript")
 
-    users, admin_names = parse_users(settings.server.ui_users), admins(settings.server.ui_admins)
+    credentials = app.state.credentials
+
+    def signed_in(request) -> str | None:
+        """Gradio's user, as the door decided it (None never gets this far when a credential is configured)."""
+        principal = principal_of(request)
+        return principal.name if principal else None
 
     def is_admin(request) -> bool:
-        """Readers ask; admins also manage documents. Without logins (loopback by default) whoever is at
-        the machine is its admin."""
-        return not users or (getattr(request, "username", None) or "") in admin_names
+        """Readers ask; admins also manage documents. Decided from the door's principal, by its name."""
+        name = getattr(request, "username", None)
+        return bool(name) and credentials.role_of(name) == "admin"
 
-    return gr.mount_gradio_app(app, ui.build_chat(assistant, is_admin), path="/", auth=login_check(users),
-                               auth_message="Anmeldung für den Delegations-Assistenten",
-                               root_path=settings.server.root_path or None, head=ui.HEAD, css=ui.CSS,
-                               footer_links=["api"], ssr_mode=False)
+    app = gr.mount_gradio_app(app, ui.build_chat(assistant, is_admin, library), path="/", auth_dependency=signed_in,
+                              root_path=settings.server.root_path or None, head=ui.HEAD, css=ui.CSS,
+                              footer_links=["api"], ssr_mode=False,
+                              max_file_size=int(settings.server.max_upload_mb * 1024 * 1024))
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application):
+        """Gradio's lifespan, then the ingest worker stopped when the app shuts down."""
+        async with started(application) as state:
+            yield state
+        library.worker.close()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
-def serve(settings: Settings, assistant: Assistant) -> None:
+def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None = None) -> None:
     import uvicorn
+
+    from web.auth import Credentials
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet product does not phone home
     server = settings.server
-    if not server.api_token and not server.ui_users:
-        # on loopback (the default) a fact worth knowing; bound wider, a warning
-        log.log(logging.INFO if _loopback(server.host) else logging.WARNING,
-                "No DELEGATIONS_API_TOKEN and no DELEGATIONS_UI_USERS: anyone who can reach %s:%d can use it%s.",
-                server.host, server.port, " (loopback only)" if _loopback(server.host) else "")
-    app = create_app(settings, assistant)
-    log.info("Chat at http://%s:%d%s/ , API docs at /docs", server.host, server.port, server.root_path)
-    uvicorn.run(app, host=server.host, port=server.port, root_path=server.root_path, log_level="info")
+    host = server.host
+    if not Credentials(server).configured:
+        if not _loopback(host):
+            log.warning("No credential is configured (DELEGATIONS_API_TOKEN, DELEGATIONS_ADMIN_TOKEN, "
+                        "DELEGATIONS_USER_TOKENS or DELEGATIONS_UI_USERS): listening on 127.0.0.1 instead of %s.", host)
+            host = "127.0.0.1"
+        log.warning("No credential is configured: the server is open to anyone on this machine, as admin "
+                    "(loopback only). Set a token or chat users to share it.")
+    worker = worker or IngestWorker(settings)
+    app = create_app(settings, assistant, worker)
+    log.info("Chat at http://%s:%d%s/ , API docs at /docs", host, server.port, server.root_path)
+    # SIGTERM: uvicorn stops listening, gives open requests and streams shutdown_grace_s, then cancels them.
+    # Then the children go (the ingest worker, a llama.cpp worker: atexit), and the process ends even if an
+    # answering thread is still inside a model call.
+    uvicorn.run(app, host=host, port=server.port, root_path=server.root_path, log_level="info", access_log=False,
+                proxy_headers=True, forwarded_allow_ips=server.forwarded_allow_ips,
+                timeout_graceful_shutdown=server.shutdown_grace_s)
+    worker.close()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    os._exit(0)
 
 
 def _loopback(host: str) -> bool:
