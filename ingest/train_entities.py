@@ -1,0 +1,176 @@
+"""Training and measuring the entity tagger (ingest/entities.py) on GermEval 2014.
+
+    python -m ingest.train_entities ../shared/data/germeval2014/NER-de-dev.tsv [--out ingest/models]
+
+The file's sentences are split in order: the first two thirds train, the last third is never trained on and is
+what `delegations eval --entities` reports. Training needs scikit-learn (the `dev` extra); the product only
+needs the saved weights. GermEval 2014 (Benikova, Biemann, Reznicek; CC BY 4.0): the outer PER, LOC and ORG
+spans are learnt (their -deriv and -part variants, and OTH, count as no entity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.entities import CLASSES, MODELS, TYPES, Span, crf_features, mlp_inputs, word_states, words
+
+TRAIN_SHARE = 2 / 3
+HIDDEN = 256
+FOLDS = 5
+
+
+@dataclass
+class Sentence:
+    text: str  # the tokens joined with single spaces, as GermEval is scored
+    gold: list[Span]
+
+
+def read_germeval(path: Path) -> list[Sentence]:
+    sentences, tokens = [], []
+
+    def flush():
+        if not tokens:
+            return
+        text, gold, at, current = "", [], 0, None
+        for word, tag in tokens:
+            start = len(text) + (1 if text else 0)
+            text = f"{text} {word}" if text else word
+            kind = tag.split("-", 1)[1] if tag != "O" else None
+            kind = kind if kind in TYPES else None
+            if current and (kind is None or tag.startswith("B-") or kind != current[2]):
+                gold.append(Span(*current))
+                current = None
+            if kind and current is None:
+                current = [start, start + len(word), kind]
+            elif kind:
+                current[1] = start + len(word)
+        if current:
+            gold.append(Span(*current))
+        sentences.append(Sentence(text, gold))
+        tokens.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            flush()
+            continue
+        fields = line.split("\t")
+        tokens.append((fields[1], fields[2]))
+    flush()
+    return sentences
+
+
+def split(sentences: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
+    cut = round(len(sentences) * TRAIN_SHARE)
+    return sentences[:cut], sentences[cut:]
+
+
+def labels(sentence: Sentence) -> list[str]:
+    """The gold spans as BIO tags over the tagger's own words."""
+    out = []
+    for a, b in words(sentence.text):
+        tag = "O"
+        for s in sentence.gold:
+            if s.start <= a and b <= s.end:
+                tag = ("B-" if a == s.start else "I-") + s.kind
+                break
+        out.append(tag)
+    return out
+
+
+def _encode(sentences: list[Sentence]):
+    from ingest.encoder import encoder
+
+    out = []
+    for sentence, enc in zip(sentences, encoder().encode([s.text for s in sentences])):
+        spans = words(sentence.text)
+        tokens = [sentence.text[a:b] for a, b in spans]
+        out.append((tokens, mlp_inputs(tokens, word_states(enc.spans, enc.states, spans))))
+    return out
+
+
+def train(sentences: list[Sentence], out: Path) -> None:
+    from sklearn.model_selection import KFold
+    from sklearn.neural_network import MLPClassifier
+    import pycrfsuite
+
+    encoded = _encode(sentences)
+    y = [[CLASSES.index(t) for t in labels(s)] for s in sentences]
+
+    def fit(idx):
+        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), early_stopping=True, max_iter=200, random_state=0, alpha=1e-2)
+        model.fit(np.vstack([encoded[i][1] for i in idx]), np.concatenate([y[i] for i in idx]))
+        return model
+
+    def probs(model, i):
+        p = np.zeros((len(y[i]), len(CLASSES)), dtype=np.float32)
+        p[:, model.classes_] = model.predict_proba(encoded[i][1])
+        return p
+
+    # The CRF learns from probabilities the network gave sentences it was not trained on (as at run time).
+    held_out: dict[int, np.ndarray] = {}
+    for fold, (train_idx, test_idx) in enumerate(KFold(FOLDS, shuffle=True, random_state=0).split(sentences), 1):
+        model = fit(list(train_idx))
+        for i in test_idx:
+            held_out[i] = probs(model, i)
+        print(f"network, fold {fold} of {FOLDS}", file=sys.stderr)
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for i, sentence in enumerate(sentences):
+        trainer.append(crf_features(encoded[i][0], held_out[i]), labels(sentence))
+    trainer.set_params({"c1": 0.05, "c2": 0.05, "max_iterations": 200, "feature.possible_transitions": True})
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.train(str(out / "entities.crfsuite"))
+    model = fit(list(range(len(sentences))))
+    w2 = np.zeros((HIDDEN, len(CLASSES)), dtype=np.float32)
+    b2 = np.full(len(CLASSES), -30.0, dtype=np.float32)  # a class never seen in training is never predicted
+    w2[:, model.classes_] = model.coefs_[1]
+    b2[model.classes_] = model.intercepts_[1]
+    np.savez_compressed(out / "entities-mlp.npz", w1=model.coefs_[0].astype(np.float32),
+                        b1=model.intercepts_[0].astype(np.float32), w2=w2, b2=b2)
+
+
+def evaluate(sentences: list[Sentence], tagger=None) -> dict:
+    """Exact-span micro F1 over PER, LOC and ORG, and per type (precision, recall, F1)."""
+    from ingest.encoder import encoder
+    from ingest.entities import tagger as default_tagger
+
+    tagger = tagger or default_tagger()
+    counts = {t: [0, 0, 0] for t in TYPES}  # tp, fp, fn
+    for sentence, enc in zip(sentences, encoder().encode([s.text for s in sentences])):
+        predicted = set(tagger.tag(sentence.text, enc.spans, enc.states))
+        gold = set(sentence.gold)
+        for span in predicted:
+            counts[span.kind][0 if span in gold else 1] += 1
+        for span in gold - predicted:
+            counts[span.kind][2] += 1
+
+    def figures(tp, fp, fn):
+        p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / max(p + r, 1e-9), 4),
+                "gold": tp + fn}
+
+    total = [sum(c[k] for c in counts.values()) for k in range(3)]
+    return {"sentences": len(sentences), "micro": figures(*total), **{t: figures(*c) for t, c in counts.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("germeval", type=Path)
+    parser.add_argument("--out", type=Path, default=MODELS)
+    args = parser.parse_args(argv)
+    train_part, test_part = split(read_germeval(args.germeval))
+    train(train_part, args.out)
+    from ingest.entities import Tagger
+
+    print(evaluate(test_part, Tagger(args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
