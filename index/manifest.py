@@ -7,12 +7,14 @@ than the store has: a re-run redoes exactly what was not finished.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.vectors import SentenceVectors
+from ingest.annotate import Annotation
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL);
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS chunk_vectors (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, spans TEXT NOT NULL, vectors BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunk_vectors_doc ON chunk_vectors(doc_id);
 CREATE TABLE IF NOT EXISTS texts (doc_id TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotations (doc_id TEXT PRIMARY KEY, version TEXT NOT NULL, annotation TEXT NOT NULL);
 """
 
 
@@ -108,14 +111,38 @@ class Manifest:
     def docs_of(self, file: str) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.db.execute("SELECT * FROM docs WHERE file=?", (file,))]
 
-    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms], vectors: dict[str, SentenceVectors], text: str) -> None:
-        """Record an article, its text as indexed, its chunks' stems and their sentence vectors in one transaction."""
+    def put_doc(self, rec: DocRecord, terms: list[ChunkTerms], vectors: dict[str, SentenceVectors], text: str,
+                annotation: Annotation | None = None) -> None:
+        """Record an article, its text as indexed, its chunks' stems, their sentence vectors and the article's
+        annotation in one transaction."""
         with self._transaction():
             self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (rec.doc_id, rec.file, rec.hash, rec.title, rec.date, rec.date_precision, rec.source, rec.chunks))
             self.db.execute("INSERT OR REPLACE INTO texts VALUES (?, ?)", (rec.doc_id, text))
             self._put_terms(rec.doc_id, terms)
             self._put_vectors(rec.doc_id, vectors)
+            if annotation is not None:
+                self._put_annotation(rec.doc_id, annotation)
+            else:
+                self.db.execute("DELETE FROM annotations WHERE doc_id=?", (rec.doc_id,))
+
+    # -- annotations (ingest/annotate.py): what an article says about people, places, organisations, dates
+    def annotation(self, doc_id: str) -> Annotation | None:
+        row = self.db.execute("SELECT annotation FROM annotations WHERE doc_id=?", (doc_id,)).fetchone()
+        return Annotation.from_json(json.loads(row[0])) if row else None
+
+    def put_annotation(self, doc_id: str, annotation: Annotation) -> None:
+        self._put_annotation(doc_id, annotation)
+
+    def _put_annotation(self, doc_id: str, annotation: Annotation) -> None:
+        self.db.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?)",
+                        (doc_id, annotation.version, json.dumps(annotation.to_json(), ensure_ascii=False)))
+
+    def docs_to_annotate(self, version: str) -> list[str]:
+        """Articles without an annotation of this annotator version (new to it, or read by an older one)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT doc_id FROM docs WHERE doc_id NOT IN (SELECT doc_id FROM annotations WHERE version=?) ORDER BY doc_id",
+            (version,))]
 
     def text(self, doc_id: str) -> str | None:
         """The article's text as it was cleaned and indexed (what evidence offsets point into)."""
@@ -167,6 +194,7 @@ class Manifest:
             self.db.execute("DELETE FROM chunk_terms WHERE doc_id=?", (doc_id,))
             self.db.execute("DELETE FROM chunk_vectors WHERE doc_id=?", (doc_id,))
             self.db.execute("DELETE FROM texts WHERE doc_id=?", (doc_id,))
+            self.db.execute("DELETE FROM annotations WHERE doc_id=?", (doc_id,))
 
     def docs_without_terms(self) -> list[str]:
         """Articles indexed before the keyword index existed (or whose stems were lost)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from index.keywords import KeywordIndex, chunk_terms
 from index.manifest import ChunkTerms, DocRecord, Manifest
+from index.reading import Read, annotate_stale, embed_and_annotate
 from index.terms import content_stems
 from index.vectors import embed_chunks
 from index.workspace import Workspace
@@ -159,6 +160,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
         _backfill_terms(ws)
         _backfill_vectors(ws)
         _backfill_texts(ws)
+        annotate_stale(ws, lambda article: chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences))
         return _finish(ws, report, then)
 
 
@@ -196,7 +198,7 @@ def sync_upload(target: Path, data: bytes, ws: Workspace, then: Callable[[], dic
         plan_ = plan([item], known, [target], params, cfg.chunk_chars, cfg.chunk_overlap_sentences)
         staged, done = [], 0
         for group in _groups(plan_.jobs, EMBED_GROUP_CHUNKS):  # the slow part: nothing is written meanwhile
-            staged.append((group, embed_chunks([c for job in group for c in job.chunks], ws.embed_model)))
+            staged.append((group, read_jobs(group, ws)))
             done += len(group)
             if progress:
                 progress(done, len(plan_.jobs))
@@ -325,7 +327,7 @@ def plan(read: Iterable[Source | Failure], known: Known, paths: list[Path], para
 
 
 def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = None,
-          embedded: list[tuple[list[Job], tuple[list, list]]] | None = None) -> IngestReport:
+          embedded: list[tuple[list[Job], Read]] | None = None) -> IngestReport:
     """Carry the plan out: remove what is gone, embed the jobs' chunks in groups across articles, write each
     group to Chroma in one call, then record each article in the manifest (after its chunks are stored: a
     crash in between leaves chunks the next run removes). A file's fingerprint is recorded once all its
@@ -349,18 +351,17 @@ def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = 
         if f.jobs == 0:
             finish(f)
     done = 0
-    groups = embedded if embedded is not None else (
-        (group, embed_chunks([c for job in group for c in job.chunks], ws.embed_model))
-        for group in _groups(p.jobs, EMBED_GROUP_CHUNKS))
-    for group, (embeddings, sentences) in groups:  # `embedded`: an upload's, embedded before anything is written
+    groups = embedded if embedded is not None else ((group, read_jobs(group, ws)) for group in _groups(p.jobs, EMBED_GROUP_CHUNKS))
+    for group, read in groups:  # `embedded`: an upload's, embedded before anything is written
         chunks = [c for job in group for c in job.chunks]
-        ws.store.replace_docs([(job.article.doc_id, job.chunks, job.replaces) for job in group], embeddings)
-        by_chunk = {c.chunk_id: v for c, v in zip(chunks, sentences)}
+        ws.store.replace_docs([(job.article.doc_id, job.chunks, job.replaces) for job in group], read.embeddings)
+        by_chunk = {c.chunk_id: v for c, v in zip(chunks, read.sentences)}
         for job in group:
             a, date = job.article, job.article.date
             ws.manifest.put_doc(DocRecord(a.doc_id, job.file, job.version, a.title, date and date.iso,
                                           date and date.precision, a.source, len(job.chunks)), chunk_terms(job.chunks),
-                                {c.chunk_id: by_chunk[c.chunk_id] for c in job.chunks}, a.text)
+                                {c.chunk_id: by_chunk[c.chunk_id] for c in job.chunks}, a.text,
+                                read.annotations.get(a.doc_id))
             job.chunks = []  # the texts are stored; let them go
             left[job.file] -= 1
             if left[job.file] == 0:
@@ -369,6 +370,12 @@ def apply(p: Plan, ws: Workspace, progress: Callable[[int, int], None] | None = 
         if progress:
             progress(done, len(p.jobs))
     return report
+
+
+def read_jobs(group: list[Job], ws: Workspace) -> Read:
+    """The jobs' chunks embedded and their articles annotated, in one pass of the encoder (index/reading.py)."""
+    return embed_and_annotate([(job.article.doc_id, job.article.text, job.article.date and job.article.date.iso,
+                                job.chunks) for job in group], ws.embed_model)
 
 
 def _groups(jobs: list[Job], size: int) -> Iterator[list[Job]]:

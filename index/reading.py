@@ -1,0 +1,85 @@
+"""Embedding and annotating articles in one pass: what ingest stores for every article besides its chunks.
+
+The chunks are embedded by their sentences (index/vectors.py). With the in-process e5 embedder, the same
+forward pass gives every token's hidden states, and the annotator (ingest/annotate.py) reads persons, places and
+organisations from them: each sentence goes through the model once, for its vector and for its entities. With
+another embedder (Ollama), the sentences are read by the in-process encoder for the annotation on their own.
+
+An article's annotation is stored in the manifest with its annotator version (ingest.annotate.ANNOTATOR);
+`annotate_stale` re-reads the articles an older annotator read (run by every ingest and by `delegations
+reindex`), so a new annotator never leaves old readings behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from index.vectors import SentenceVectors, sentence_vectors, texts_to_embed
+from ingest import annotate as annotator
+from ingest.annotate import Annotation, annotate
+from ingest.model import Chunk
+
+ANNOTATE_GROUP = 16  # articles read per encoder call when annotating stored articles
+
+
+@dataclass
+class Read:
+    """A group of articles' chunks as ingest stores them."""
+
+    embeddings: list[list[float]]  # each chunk's vector, for Chroma
+    sentences: list[SentenceVectors]  # each chunk's sentence vectors, for the manifest
+    annotations: dict[str, Annotation]  # doc id -> the article's annotation
+
+
+def embed_and_annotate(articles: list[tuple[str, str, str | None, list[Chunk]]], embed_model) -> Read:
+    """(doc id, text, date, chunks) of some articles -> their chunks' vectors and the articles' annotations."""
+    chunks = [c for *_, cs in articles for c in cs]
+    if not chunks:
+        return Read([], [], {doc_id: annotate_article(text, date, []) for doc_id, text, date, _ in articles})
+    texts = texts_to_embed(chunks)
+    encoded = None
+    if hasattr(embed_model, "encode_passages"):  # the in-process e5: vectors and token states in one pass
+        encoded = dict(zip(texts, embed_model.encode_passages(list(texts))))
+        vectors = [encoded[t].vector for t in texts]
+    else:
+        vectors = embed_model.get_text_embedding_batch(list(texts))
+    sentences = sentence_vectors(chunks, texts, vectors)
+    annotations = {doc_id: annotate_article(text, date, cs, encoded) for doc_id, text, date, cs in articles}
+    return Read([v.mean().tolist() for v in sentences], sentences, annotations)
+
+
+def annotate_article(text: str, date: str | None, chunks: list[Chunk], encoded: dict | None = None) -> Annotation:
+    """One article's annotation over the sentences its chunks were cut into (each read by the encoder once:
+    the states of the ingest's pass when it has them)."""
+    from ingest.encoder import encoder
+
+    spans = sorted({(c.offset + a, c.offset + b) for c in chunks for a, b in c.spans})
+    if not spans:
+        from ingest.sentences import sentence_spans
+
+        spans = sentence_spans(text)
+    sentence_texts = [text[a:b] for a, b in spans]
+    missing = [t for t in dict.fromkeys(sentence_texts) if encoded is None or t not in encoded]
+    known = dict(encoded or {})
+    if missing:
+        known.update(zip(missing, encoder().encode(missing)))
+    annotation, _ = annotate(text, date, [known[t] for t in sentence_texts], spans)
+    return annotation
+
+
+def annotate_stale(ws, chunking: Callable[[object], list[Chunk]], progress: Callable[[int, int], None] | None = None) -> int:
+    """Annotate the indexed articles that have no annotation of the current annotator; returns how many."""
+    from ingest.model import Article, PubDate
+
+    todo = ws.manifest.docs_to_annotate(annotator.ANNOTATOR)
+    for n, doc_id in enumerate(todo, 1):
+        record, text = ws.manifest.doc(doc_id), ws.manifest.text(doc_id)
+        if record is None or text is None:
+            continue
+        date = PubDate(record.date, record.date_precision) if record.date else None
+        chunks = chunking(Article(doc_id, record.title, text, record.source, date))
+        ws.manifest.put_annotation(doc_id, annotate_article(text, record.date, chunks))
+        if progress:
+            progress(n, len(todo))
+    return len(todo)
