@@ -256,6 +256,11 @@ def cmd_eval(args) -> int:
     from evals.cases import DEFAULT_CASES, NEWS_CASES, CaseError, load_cases
     from evals.evaluate import baseline_metrics, compare, evaluate, evaluate_retrieval, format_retrieval, format_table
 
+    if args.trips_news or args.entities:
+        if args.report or args.baseline or args.cases:
+            raise UserError("--trips and --entities measure the reading on their own labels; --report, --baseline "
+                            "and --cases are for the answer cases.")
+        return _eval_reading(args)
     ws = _workspace(args)
     if args.distractors:
         _ingest_with_distractors(ws, Path(args.distractors))
@@ -340,6 +345,75 @@ def cmd_eval(args) -> int:
         code = 1 if any(r["regressed"] for r in report["comparison"]) else 0
     _write_eval(args, report)
     return code
+
+
+def _eval_reading(args) -> int:
+    """`eval --trips` and `eval --entities`: the reading measured on labelled text, without an index."""
+    report = {}
+    if args.entities:
+        from ingest.train_entities import evaluate as score_entities
+        from ingest.train_entities import read_germeval, split
+
+        path = Path(args.entities)
+        if not path.is_file():
+            raise UserError(f"No GermEval file at {path}; give e.g. ../shared/data/germeval2014/NER-de-dev.tsv.")
+        try:
+            _, held_out = split(read_germeval(path))
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path} is not a GermEval 2014 TSV file: {exc}") from None
+        figures = score_entities(held_out)
+        report["entities"] = figures
+        print(f"entities on the last third of {path.name} ({figures['sentences']} sentences, exact spans):")
+        for kind in ("micro", "PER", "LOC", "ORG"):
+            f = figures[kind]
+            print(f"  {kind:6} precision {f['precision']:.3f}  recall {f['recall']:.3f}  F1 {f['f1']:.3f}  ({f['gold']} gold)")
+    if args.trips_news:
+        from evals import trips_news
+
+        path = Path(args.trips_news)
+        if not path.is_file():
+            raise UserError(f"No news file at {path}; give ../shared/data/news_de.jsonl.")
+        try:
+            figures = trips_news.evaluate(path)
+        except (ValueError, KeyError) as exc:
+            raise UserError(str(exc)) from None
+        report["trips"] = figures
+        print("trips in the labelled news (evals/trips_news.yaml):")
+        print(trips_news.format_report(figures))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+def cmd_annotate(args) -> int:
+    """`delegations annotate FILE.jsonl|-`: the annotation of each document as one JSON line."""
+    from index.reading import annotate_article
+    from ingest.chunking import chunk_article
+    from ingest.dates import parse_date
+    from ingest.model import Article
+
+    try:
+        lines = sys.stdin.read().splitlines() if args.file == "-" else Path(args.file).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"Cannot read {args.file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{args.file} is not UTF-8 text; give JSON lines {{\"id\", \"text\", \"date\"?}}.") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, doc_id = row["text"], str(row.get("id", n))
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            print(f"line {n}: not a JSON object with a text; skipped", file=sys.stderr)
+            continue
+        date = parse_date(str(row["date"])) if row.get("date") else None
+        chunks = chunk_article(Article(doc_id, doc_id, text, doc_id, date))
+        annotation = annotate_article(text, date.iso if date else None, chunks)
+        print(json.dumps({"id": doc_id, **annotation.to_json()}, ensure_ascii=False), flush=True)
+    return 0
 
 
 def _evaluate_trips(ws) -> dict | None:
@@ -537,8 +611,9 @@ def cmd_reindex(args) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
+        annotated = f", {report['annotated']} annotated again (the annotator changed)" if report["annotated"] else ""
         print(f"Embedded {report['documents']} articles ({report['chunks']} chunks) again with {report['embedder']} "
-              f"in {report['seconds']} s; questions now read {report['collection']}.")
+              f"in {report['seconds']} s{annotated}; questions now read {report['collection']}.")
     return 0
 
 
@@ -626,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
     data_dir(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--trips", choices=("rules", "llm"), help="who reads the trips of added and changed articles (default: trips.extractor)")
+    p.add_argument("--trips", choices=("reader", "rules", "llm"), help="who reads the trips of added and changed articles (default: trips.extractor)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
@@ -652,7 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--json", action="store_true", help='print {"trips": [...]} with every field\'s evidence')
     shape.add_argument("--csv", action="store_true", help="print CSV")
     p.add_argument("--rebuild", action="store_true", help="read every article again first (after changing the extractor)")
-    p.add_argument("--trips", choices=("rules", "llm"), help="the extractor for --rebuild (default: trips.extractor)")
+    p.add_argument("--trips", choices=("reader", "rules", "llm"), help="the extractor for --rebuild (default: trips.extractor)")
     data_dir(p)
     p.set_defaults(func=cmd_trips)
 
@@ -673,7 +748,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distractors", metavar="JSONL",
                    help="first ingest these articles beside the corpus (e.g. ../shared/data/news_de.jsonl) "
                         "and add the cases about them")
+    p.add_argument("--trips", metavar="NEWS_JSONL", dest="trips_news",
+                   help="score the trip reader (and the earlier rules) on the news labelled in evals/trips_news.yaml, "
+                        "read from this file (../shared/data/news_de.jsonl): development and held-out parts side by side")
+    p.add_argument("--entities", metavar="GERMEVAL_TSV",
+                   help="score the entity tagger on the last third of a GermEval 2014 file (the part it was not trained on)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("annotate", help="print the annotation layer (sentences, persons, places, organisations, dates) "
+                                        "of documents: JSON lines {id, text, date?}")
+    p.add_argument("file", help='JSON lines file, or - for standard input: {"id", "text", "date"?} a line')
+    p.add_argument("--json", action="store_true", help="one JSON line per document (the default and only format)")
+    p.set_defaults(func=cmd_annotate)
 
     p = sub.add_parser("serve", help="the chat at / and the JSON API at /api (docs at /docs)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
@@ -716,7 +802,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir(q)
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("reindex", help="embed every article again (after changing the embedder) and switch at the end")
+    p = sub.add_parser("reindex", help="embed every article again (after changing the embedder) and switch at the end; "
+                                       "articles an older annotator read are annotated again")
     data_dir(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_reindex)

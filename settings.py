@@ -92,7 +92,7 @@ class LLMSettings(_Section):
 
 
 class TripsSettings(_Section):
-    extractor: Literal["rules", "llm"] = Field("rules", description="Who reads the trips out of the articles at ingest: rules (no model) or llm (a generative backend answering in a JSON schema; every value it proposes must stand in the article). `delegations trips --rebuild` after changing it.")
+    extractor: Literal["reader", "rules", "llm"] = Field("reader", description="Who reads the trips out of the articles at ingest: reader (no model: the annotation layer and the travel lexicon, trips/reader.py), rules (the earlier sentence patterns, kept for comparison) or llm (a generative backend answering in a JSON schema; every value it proposes must stand in the article). `delegations trips --rebuild` after changing it.")
     backend: Literal["", "ollama", "llamacpp", "openai"] = Field("", description="The generative backend of the llm extractor; empty: llm.backend.")
 
 

@@ -112,11 +112,10 @@ def make_workspace(data_dir: Path, **overrides):
 def sample_ws(tmp_path_factory):
     """The sample corpus ingested once into an embedded Chroma, its trips read as `delegations ingest` does."""
     from index.sync import sync
-    from trips.rules import RuleExtractor
-    from trips.update import update
+    from trips.update import trip_step
 
     ws = make_workspace(tmp_path_factory.mktemp("sample"))
-    sync([SAMPLE], ws, None, lambda: update(ws, RuleExtractor()).to_json())
+    sync([SAMPLE], ws, None, trip_step(ws))  # the extractor the settings choose (trips.extractor: reader)
     return ws
 
 

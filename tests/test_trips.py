@@ -213,11 +213,24 @@ def test_the_llamacpp_smoke_model_extracts_under_the_schema_and_stores_nothing_u
     from trips.llm import LLMExtractor
 
     settings = load_settings(env={}, llm={"llamacpp": {"max_tokens": 96}})
-    trips, dropped = LLMExtractor(make_model("llamacpp", settings)).extract(_source(RUHR, doc_id="ruhr"))
+    model = make_model("llamacpp", settings)
+    replies = []
+
+    class Recording:
+        def chat_json(self, messages, schema):
+            replies.append(model.chat_json(messages, schema))
+            return replies[-1]
+
+    extractor = LLMExtractor(Recording())
+    trips, dropped = extractor.extract(_source(RUHR, doc_id="ruhr"))
+    assert extractor.calls == 1 and len(replies) == 1
+    proposed = json.loads(replies[0])["trips"]  # the grammar held the reply to the schema: it parses, trips a list
+    assert isinstance(proposed, list)
     for trip in trips:
         for m in trip.mentions():
             assert RUHR[m.evidence.start:m.evidence.end] == m.evidence.quote
-    assert dropped >= 0
+    # every trip the model proposed is kept (with what stands in the article) or counted among the dropped
+    assert len(trips) <= len(proposed) and (dropped > 0 or len(trips) == len(proposed))
 
 
 # --- crash safety, the CLI ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trips.llm import LLMExtractor
+from trips.reader import AnnotationReader
 from trips.rules import RuleExtractor
 
 
@@ -13,6 +14,8 @@ class ExtractorError(Exception):
 def make_extractor(kind: str, model=None):
     """`model`: for llm, anything with `chat_json(messages, schema)` (the CLI makes it from the settings)."""
     match kind:
+        case "reader":
+            return AnnotationReader()
         case "rules":
             return RuleExtractor()
         case "llm":
@@ -20,4 +23,4 @@ def make_extractor(kind: str, model=None):
                 raise ExtractorError("The llm trip extractor needs a generative backend: set trips.backend or llm.backend "
                                      "to ollama, llamacpp or openai.")
             return LLMExtractor(model)
-    raise ExtractorError(f"Unknown trip extractor {kind!r}; choose rules or llm.")
+    raise ExtractorError(f"Unknown trip extractor {kind!r}; choose reader, rules or llm.")

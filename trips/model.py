@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from ingest.annotate import Annotation
 from ingest.model import Chunk
 
 
@@ -58,6 +59,8 @@ class Trip:
     purpose: list[Mention] = field(default_factory=list)  # {"text"}
     outcomes: list[Mention] = field(default_factory=list)  # {"text"}
     published: str | None = None  # the article's date: a trip without a date of its own is filed under it
+    kind: str = "delegation"  # delegation | official | business | other: who travels
+    status: str = "made"  # made | announced | postponed | cancelled
 
     @property
     def id(self) -> str:
@@ -81,7 +84,8 @@ class Trip:
                 "leaders": [m.to_json() for m in self.leaders], "participants": [m.to_json() for m in self.participants],
                 "destinations": [m.to_json() for m in self.destinations], "start": self.start, "end": self.end,
                 "precision": self.precision, "when": one(self.when), "purpose": [m.to_json() for m in self.purpose],
-                "outcomes": [m.to_json() for m in self.outcomes], "extractor": self.extractor, "published": self.published}
+                "outcomes": [m.to_json() for m in self.outcomes], "extractor": self.extractor, "published": self.published,
+                "kind": self.kind, "status": self.status}
 
     @classmethod
     def from_json(cls, d: dict) -> Trip:
@@ -92,7 +96,8 @@ class Trip:
                    [_mention(x) for x in d.get("leaders", [])], [_mention(x) for x in d.get("participants", [])],
                    [_mention(x) for x in d.get("destinations", [])], d.get("start"), d.get("end"),
                    d.get("precision", "unknown"), one(d.get("when")), [_mention(x) for x in d.get("purpose", [])],
-                   [_mention(x) for x in d.get("outcomes", [])], d.get("published"))
+                   [_mention(x) for x in d.get("outcomes", [])], d.get("published"), d.get("kind", "delegation"),
+                   d.get("status", "made"))
 
 
 _EVIDENCE_KEYS = ("doc_id", "chunk_id", "start", "end", "quote")
@@ -111,6 +116,7 @@ class Source:
     text: str
     date: str | None
     chunks: list[Chunk]
+    annotation: Annotation | None = None  # what the annotator read in the text (ingest/annotate.py)
 
     def evidence(self, start: int, end: int) -> Evidence:
         """The evidence for text[start:end], with the chunk that holds it (the first, where chunks overlap)."""

@@ -567,6 +567,17 @@ def date_of(phrase: str, article_date: str | None, dated_year: str | None = None
         day = (dt.date.fromisoformat(article_date) + dt.timedelta(days=_DAY_SHIFT[m.group("word").lower()])).isoformat()
         return day, day, "day"
     if any(fold(p) in fold(phrase) for p in _RELATIVE) and article_date:
+        # the week the phrase means, from the article's day (ingest/dates_in_text.py); a month-only date gives its month
+        from ingest.dates_in_text import find_dates
+
+        week = next((d for d in find_dates(phrase, article_date) if d.precision in ("week", "month")), None)
+        if week is not None:
+            if week.precision == "week":
+                import datetime as dt
+
+                last = (dt.date.fromisoformat(week.value) + dt.timedelta(days=6)).isoformat()
+                return week.value, last, "day"
+            return week.value, week.value, "month"
         return article_date[:7], article_date[:7], "month" if len(article_date) >= 7 else "year"
     m = _MONTH.search(phrase)
     if m and _month(m.group("m")) and (m.group("y") or year):

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from index.reading import annotate_article
 from index.workspace import Workspace
+from ingest import annotate as annotator
 from ingest.chunking import chunk_article
 from ingest.model import Article, PubDate
 from trips.model import Source, Trip
@@ -42,7 +44,8 @@ def update(ws: Workspace, extractor: Extractor, register: TripRegister | None = 
     docs = {r.doc_id: r for r in ws.manifest.all_docs()}
     for doc_id in set(done) - set(docs):
         report.removed += register.remove(doc_id)
-    version = lambda rec: f"{rec.hash}/{extractor.name}-{extractor.version}"  # noqa: E731
+    # an article is read again when its text, the extractor or the annotation it reads changed
+    version = lambda rec: f"{rec.hash}/{extractor.name}-{extractor.version}/annotator-{annotator.ANNOTATOR}"  # noqa: E731
     todo = [rec for rec in docs.values() if done.get(rec.doc_id, ("", ""))[0] != version(rec)]
     cfg = ws.settings.ingest
     for i, rec in enumerate(todo, 1):
@@ -51,7 +54,12 @@ def update(ws: Workspace, extractor: Extractor, register: TripRegister | None = 
             continue
         date = PubDate(rec.date, rec.date_precision) if rec.date else None
         article = Article(rec.doc_id, rec.title, text, rec.source, date)
-        source = Source(rec.doc_id, rec.title, text, rec.date, chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences))
+        chunks = chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences)
+        annotation = ws.manifest.annotation(rec.doc_id)
+        if annotation is None or annotation.version != annotator.ANNOTATOR:  # indexed before it was annotated at ingest
+            annotation = annotate_article(text, rec.date, chunks)
+            ws.manifest.put_annotation(rec.doc_id, annotation)
+        source = Source(rec.doc_id, rec.title, text, rec.date, chunks, annotation)
         got = extractor.extract(source)
         trips, dropped = got if isinstance(got, tuple) else (got, 0)
         if rec.doc_id in done:

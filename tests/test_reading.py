@@ -1,0 +1,342 @@
+"""The reading of text: every entry of the word lists (ingest/lexicon) on sentences written for it (none is
+from the corpus), and the rules of the annotator and the trip reader on sentences of their own.
+
+The rules are tested apart from the statistical entity tagger: a test sentence's persons (a known first name
+and a family name) and places (names the gazetteer knows) are marked by the helper below, and the annotator's
+rules (roles, references, dates, descriptions) and the reader run on them as they do at ingest. The tagger
+itself is measured on GermEval (`delegations eval --entities`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest import annotate as annotator
+from ingest import gazetteer
+from ingest.annotate import Annotation, Entity
+from ingest.clean import fold
+from ingest.dates_in_text import find_dates
+from trips.model import Source
+from trips.reader import AnnotationReader, _companion_mentions, _group, cues_in
+
+LEXICON = Path(annotator.__file__).with_name("lexicon")
+NAME = re.compile(r"(?=\b([A-ZÄÖÜ][a-zäöüß]+)\s+([A-ZÄÖÜ][a-zäöüß]+)\b)")  # overlapping: "Ministerin Erika Muster"
+WORD = re.compile(r"\b[A-ZÄÖÜ][\w-]+\b")
+
+
+def read(text: str, published: str | None = "2026-03-04") -> Annotation:
+    """The annotation of a test sentence: persons ("Erika Muster": a first name the gazetteer knows and a
+    family name) and places (names the gazetteer knows) marked, then the annotator's rules as at ingest."""
+    from ingest.sentences import sentence_spans
+
+    sentences = sentence_spans(text)
+    raw = []
+    taken = []
+    for name in names(text):
+        start = text.index(name)
+        raw.append(Entity("person", start, start + len(name), name, annotator._sentence_of(sentences, start)))
+        taken.append((start, start + len(name)))
+    for m in WORD.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        hit = gazetteer.place(m.group(0))
+        if hit and hit.level in ("city", "country", "region", "continent") and m.group(0) not in ("Die", "Der", "Das"):
+            raw.append(Entity("place", m.start(), m.end(), m.group(0), annotator._sentence_of(sentences, m.start())))
+    entities = annotator._read(text, sentences, sorted(raw, key=lambda e: e.start), published)
+    return Annotation("de", sentences, entities)
+
+
+def names(text: str) -> list[str]:
+    """The test sentence's persons: a first name the gazetteer knows and a family name."""
+    out = []
+    for m in NAME.finditer(text):
+        name = f"{m.group(1)} {m.group(2)}"
+        if gazetteer.is_first_name(m.group(1)) and not gazetteer.is_first_name(m.group(2)) and name not in out:
+            out.append(name)
+    return out
+
+
+def trips(text: str, published: str | None = "2026-03-04"):
+    return AnnotationReader().extract(Source("t", "t", text, published, [], read(text, published)))
+
+
+def entries(name: str) -> list[dict]:
+    data = yaml.safe_load((LEXICON / "de" / f"{name}.yaml").read_text(encoding="utf-8"))
+    return data["cues"] if name == "travel" else data
+
+
+# -- every word list entry says where it comes from
+
+@pytest.mark.parametrize("path", sorted(LEXICON.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_entry_of_a_word_list_names_its_source(path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    found = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                if isinstance(item, dict):
+                    found.append(item)
+                    assert isinstance(item.get("source"), str) and item["source"], \
+                        f"{path.name}: an entry without its source: {item}"
+                    assert None not in item.values(), f"{path.name}: an entry that does not parse as meant: {item}"
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+
+    walk(data)
+    assert found, f"{path.name} holds no entry"
+
+
+# -- travel cues: every stem is read in a sentence of its own
+
+@pytest.mark.parametrize("entry", entries("travel"), ids=lambda e: e["stems"][0])
+def test_every_travel_cue_is_read_in_its_example(entry):
+    assert entry.get("examples"), f"{entry['stems'][0]}: no example sentence"
+    found = set()
+    for sentence in entry["examples"]:
+        for cue in cues_in(sentence, 0, len(sentence)):
+            word = " ".join(fold(cue.word).split())
+            found |= {s for s in entry["stems"] if word.startswith(fold(s)) or word.endswith(fold(s))
+                      or (" " in s and fold(s).split()[-1] in word.split() and fold(s).split()[0] in fold(sentence).split())}
+    missing = [s for s in entry["stems"] if fold(s) not in {fold(f) for f in found}]
+    assert not missing, f"stems no example sentence reads: {missing}"
+
+
+@pytest.mark.parametrize("word", ["Reisepass", "Besucher", "Kommission", "Tourismus", "Treffer"])
+def test_words_that_only_look_like_travel_are_no_cue(word):
+    sentence = f"Der {word} lag in Berlin."
+    assert cues_in(sentence, 0, len(sentence)) == []
+
+
+@pytest.mark.parametrize("entry", [e for e in entries("travel") if "host" not in e["takes"]], ids=lambda e: e["stems"][0])
+def test_each_kind_of_travel_gives_a_trip_with_a_named_traveller(entry):
+    sentence = entry["examples"][0]
+    named = re.sub(r"^(?:Der|Die|Das|Eine?|Ihr|Sein|Beim|Bei einem|Auf der|Auf dem|Nach der|Nach einem|Während ihres|In seiner)?\s*",
+                   "", sentence, count=1)
+    got = trips(f"Ministerin Erika Muster reiste nach Bergen. {sentence}") or trips(f"Erika Muster: {named}")
+    assert got, sentence
+
+
+# -- groups, companions, leaders, status
+
+@pytest.mark.parametrize("entry", entries("groups"), ids=lambda e: e["heads"][0])
+def test_every_group_noun_names_a_traveller_in_its_example(entry):
+    names = [g.name for s in entry["examples"] if (g := _group(s, 0, len(s)))]
+    missing = [h for h in entry["heads"] if not any(fold(h.split()[-1]) in fold(n) for n in names)]
+    assert not missing, f"{missing} (read: {names})"
+
+
+@pytest.mark.parametrize("entry", entries("companions"), ids=lambda e: e["cues"][0])
+def test_every_companion_cue_takes_the_person_after_it(entry):
+    for cue in entry["cues"]:
+        examples = [s for s in entry["examples"] if fold(cue) in fold(s)]
+        assert examples, f"no example for {cue!r}"
+        for sentence in examples:
+            ann = read(sentence)
+            along = [p.attrs["name"] for p in _companion_mentions(sentence, ann, 0, 0, len(sentence))]
+            expected = names(sentence)
+            assert along and set(along) <= set(expected), f"{sentence!r}: {along}"
+
+
+@pytest.mark.parametrize("entry", yaml.safe_load((LEXICON / "de" / "leaders.yaml").read_text(encoding="utf-8"))["after"]
+                         + yaml.safe_load((LEXICON / "de" / "leaders.yaml").read_text(encoding="utf-8"))["before"],
+                         ids=lambda e: e["cues"][0])
+def test_every_leader_cue_names_the_delegations_leader(entry):
+    for cue in entry["cues"]:
+        examples = [s for s in entry["examples"] if fold(cue) in fold(s)]
+        assert examples, f"no example for {cue!r}"
+        for sentence in examples:
+            got = trips(sentence)
+            leader = names(sentence)[0]
+            assert got, sentence
+            assert [m.value["name"] for m in got[0].leaders] == [leader], sentence
+
+
+@pytest.mark.parametrize("status", ["announced", "announced_near", "postponed", "cancelled"])
+def test_every_status_cue_gives_its_status(status):
+    data = yaml.safe_load((LEXICON / "de" / "status.yaml").read_text(encoding="utf-8"))
+    for entry in data[status]:
+        for cue in entry["cues"]:
+            words = [re.escape(w) for w in fold(cue).split()]
+            examples = [s for s in entry["examples"] if re.search(r"\b" + r"\b.*\b".join(words) + r"\b", fold(s))]
+            assert examples, f"no example for {cue!r}"
+        for sentence in entry["examples"]:
+            got = trips(sentence)
+            assert got, sentence
+            assert {t.status for t in got} == {status.replace("_near", "")}, sentence
+
+
+def test_a_quoted_future_is_not_the_trips_tense():
+    got = trips("Bei einem Besuch in Oslo sagte Ministerin Erika Muster: „Wir werden helfen.“")
+    assert [t.status for t in got] == ["made"]
+
+
+# -- roles, persons, references
+
+@pytest.mark.parametrize("entry", entries("roles"), ids=lambda e: e["kind"])
+def test_every_role_is_read_before_a_name(entry):
+    for head in entry["heads"]:
+        word = head[:1].upper() + head[1:]
+        sentence = f"Gestern sprach {word} Erika Muster in Oslo."
+        person = next(e for e in read(sentence).entities if e.kind == "person")
+        assert person.attrs["role"] and fold(head) in fold(person.attrs["role"]), (head, person.attrs)
+        assert person.attrs["role_kind"] == entry["kind"], head
+
+
+def test_a_surname_a_role_and_a_pronoun_point_to_the_person_named_first():
+    text = ("Außenministerin Erika Muster reiste nach Oslo. Muster traf dort den Premier. "
+            "Die Außenministerin lobte das Treffen. Sie flog dann nach Bergen.")
+    persons = [e for e in read(text).entities if e.kind == "person"]
+    assert {p.attrs["name"] for p in persons if p.attrs.get("name")} == {"Erika Muster"}
+    assert {p.attrs["form"] for p in persons} >= {"name", "surname", "role", "pronoun"}
+
+
+def test_two_people_of_one_surname_stay_two():
+    text = "Paul Muster reiste nach Oslo. Anna Muster blieb in Bergen."
+    names = {e.attrs["name"] for e in read(text).entities if e.kind == "person"}
+    assert names == {"Paul Muster", "Anna Muster"}
+
+
+# -- places: descriptions, compounds, what is no destination
+
+def test_a_capital_named_by_its_country_is_that_city():
+    place = next(e for e in read("Der Minister reiste in die polnische Hauptstadt.").entities if e.kind == "place")
+    assert (place.attrs["name"], place.attrs["country"], place.attrs["form"]) == ("Warsaw", "PL", "description") or \
+        (place.attrs["country"], place.attrs["form"]) == ("PL", "description")
+
+
+def test_a_compound_names_the_destination():
+    got = trips("Die Israelreise von Ministerin Erika Muster begann am Montag.")
+    assert [m.value["country"] for m in got[0].destinations] == ["IL"]
+
+
+def test_every_stop_of_a_listed_tour_is_a_destination():
+    got = trips("Ministerin Erika Muster reist nach Oslo, Bergen und Stavanger.")
+    assert [m.value["place"] for m in got[0].destinations] == ["Oslo", "Bergen", "Stavanger"]
+
+
+def test_where_a_delegation_comes_from_is_no_stop():
+    got = trips("Eine Berliner Delegation reiste nach Paris und Lyon.")
+    assert [m.value["place"] for m in got[0].destinations] == ["Paris", "Lyon"]
+
+
+def test_a_plural_trip_noun_over_two_countries_is_two_trips_each_with_its_month():
+    got = trips("Im März und April fanden zwei Delegationsreisen nach Japan und Korea statt.", None)
+    assert sorted((t.destinations[0].value["country"], t.start) for t in got) == [("JP", None), ("KR", None)] or \
+        len(got) == 2
+
+
+def test_a_named_animal_or_storm_is_no_traveller():
+    assert trips("Der Bär Bruno ist nach Bayern zurückgekehrt.") == []
+    assert trips("Der Hurrikan „Erika“ zog nach Florida.") == []
+
+
+def test_someone_met_is_no_traveller_and_a_meeting_between_two_gives_both():
+    got = trips("Bei einem Treffen in Genf zwischen Ministerin Erika Muster und ihrem Amtskollegen Paul Beispiel "
+                "ging es um Handel.")
+    assert sorted(t.leaders[0].value["name"] for t in got) == ["Erika Muster", "Paul Beispiel"]
+
+
+def test_besides_the_first_named_the_others_travel_along():
+    got = trips("Neben Senator Paul Beispiel haben sich auch Erika Muster und Jan Probe zur Oslo-Reise angemeldet.")
+    assert [m.value["name"] for m in got[0].leaders] == ["Paul Beispiel"]
+    assert {m.value["name"] for m in got[0].participants} == {"Erika Muster", "Jan Probe"}
+
+
+# -- dates against the article's date
+
+def test_the_coming_week_is_the_next_monday_and_a_month_only_date_gives_its_month():
+    week = find_dates("Sie reist in der kommenden Woche nach Oslo.", "2026-03-04")  # a Wednesday
+    assert [(d.value, d.precision) for d in week] == [("2026-03-09", "week")]
+    month_only = find_dates("Sie reist in der kommenden Woche nach Oslo.", "2026-03")
+    assert [(d.value, d.precision) for d in month_only] == [("2026-03", "month")]
+
+
+def test_a_range_of_days_gives_its_first_and_last_day():
+    got = find_dates("Die Reise dauerte vom 25. bis zum 28. November 2019.", None)
+    assert [(d.value, d.text) for d in got] == [("2019-11-25", "vom 25."), ("2019-11-28", "bis zum 28. November 2019")]
+
+
+def test_a_weekday_needs_the_articles_day():
+    assert find_dates("Am Dienstag reiste sie nach Oslo.", "2026-03") == []
+    assert [d.value for d in find_dates("Am Dienstag reiste sie nach Oslo.", "2026-03-04")] == ["2026-03-03"]
+
+
+# -- the layer at ingest: stored once per article, read again when the annotator changes
+
+def test_ingest_stores_each_articles_annotation_from_its_one_encoder_pass_and_reads_stale_ones_again(
+        tmp_path, monkeypatch):
+    from conftest import SAMPLE, make_workspace
+    from index.reading import annotate_stale
+    from index.sync import sync
+    from ingest.encoder import Encoder
+
+    encoded: list[str] = []
+    encode = Encoder.encode
+
+    def counted(self, texts):
+        encoded.extend(texts)
+        return encode(self, texts)
+
+    monkeypatch.setattr(Encoder, "encode", counted)
+    ws = make_workspace(tmp_path / "data")
+    sync([SAMPLE / "leipzig-japan.txt"], ws)
+    stored = ws.manifest.annotation("leipzig-japan")
+    assert stored is not None and stored.version == annotator.ANNOTATOR
+    text = ws.manifest.text("leipzig-japan")
+    assert all(text[e.start:e.end] == e.text for e in stored.entities)
+    assert any(e.kind == "person" and e.attrs.get("name") == "Uwe Albrecht" for e in stored.entities)
+    assert {e.text for e in stored.entities if e.kind == "place"} >= {"Tokio", "Kobe"}
+    # every sentence went through the model once: for its vector and for its entities together
+    assert encoded and len(encoded) == len(set(encoded))
+    assert all(text[a:b] in encoded for a, b in stored.sentences)
+
+    monkeypatch.setattr(annotator, "ANNOTATOR", "next")  # a new annotator: the stored reading is stale
+    assert ws.manifest.docs_to_annotate("next") == ["leipzig-japan"]
+    assert annotate_stale(ws, lambda article: []) == 1
+    assert ws.manifest.annotation("leipzig-japan").version == "next"
+    assert ws.manifest.docs_to_annotate("next") == []
+
+
+def test_the_annotate_command_prints_the_layer_of_any_text(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    doc = {"id": "a1", "date": "2026-03-04",
+           "text": "Ministerin Erika Muster reiste am Montag in die polnische Hauptstadt. Sie traf dort Jan Probe."}
+    bad = tmp_path / "docs.jsonl"
+    bad.write_text(json.dumps(doc, ensure_ascii=False) + "\nkein json\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cli", "annotate", str(bad), "--json"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "line 2: not a JSON object with a text; skipped" in done.stderr
+    row = json.loads(done.stdout.strip())
+    assert row["id"] == "a1" and row["language"] == "de"
+    first = doc["text"].index("Sie traf")
+    assert [(s["start"], s["end"]) for s in row["sentences"]] == [(0, first - 1), (first, len(doc["text"]))]
+    by_kind = {}
+    for e in row["entities"]:
+        assert doc["text"][e["start"]:e["end"]] == e["text"]
+        by_kind.setdefault(e["kind"], []).append(e)
+    place = next(e for e in by_kind["place"] if "Hauptstadt" in e["text"])
+    assert (place["country"], place["level"]) == ("PL", "city")
+    assert any(d["value"] == "2026-03-02" for d in by_kind["date"])  # "am Montag" before Wednesday 4 March
+    missing = subprocess.run([sys.executable, "-m", "cli", "annotate", str(tmp_path / "none.jsonl")],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+
+
+def test_the_earlier_rules_read_a_relative_week_as_that_week():
+    from trips.rules import date_of
+
+    assert date_of("in der kommenden Woche", "2019-08-14") == ("2019-08-19", "2019-08-25", "day")
+    assert date_of("letzte Woche", "2019-08-14") == ("2019-08-05", "2019-08-11", "day")
+    assert date_of("in der kommenden Woche", "2019-08") == ("2019-08", "2019-08", "month")
