@@ -4,7 +4,12 @@ On a CPU the embedder is the limit of ingest, so everything is measured in one p
 articles, against `embed_raw_s` (the embedder alone on exactly the texts the ingest embeds: each sentence of
 the chunks and each article's heading once, see index/vectors.py):
 
-- ingest_s / overhead_ratio: a full ingest into a fresh data dir, and how far it is from the limit;
+- encode_s / annotate_s / annotation_ratio: what annotating adds to the embedder (ingest/annotate.py): the
+  same texts through the encoder keeping every token's states (encode_s, the pass ingest makes), then the
+  annotator over every article from those states (annotate_s); annotation_ratio = (encode_s + annotate_s) /
+  embed_raw_s - 1 (with an Ollama embedder the encoder's whole pass is the added cost);
+- ingest_s / overhead_ratio: a full ingest into a fresh data dir (annotation included), and how far it is
+  from the limit;
 - reingest_s: the same ingest again with nothing changed (hash checks only);
 - naive_ingest_s / speedup_vs_naive: llama-index's textbook pipeline (`VectorStoreIndex.from_documents`,
   default splitter, same embedder, into Chroma);
@@ -28,7 +33,7 @@ from pathlib import Path
 from bench.measure import ms_percentile, peak_rss_mb, scratch_workspace, seconds
 from settings import Settings
 
-FIELDS = ("embed_raw_s", "ingest_s", "overhead_ratio", "reingest_s", "naive_ingest_s", "speedup_vs_naive",
+FIELDS = ("embed_raw_s", "encode_s", "annotate_s", "annotation_ratio", "ingest_s", "overhead_ratio", "reingest_s", "naive_ingest_s", "speedup_vs_naive",
           "retrieve_ms_p50", "retrieve_ms_p95", "answer_ms_p50", "answer_ms_p95", "cold_start_s", "peak_rss_mb",
           "articles", "chunks", "chars", "cores")
 MIN_QUESTIONS = 50
@@ -66,6 +71,8 @@ def run(corpus: Path, settings: Settings, limit: int | None = None, scale_sizes:
         row["embed_raw_s"] = seconds(time.perf_counter() - start)
         log(f"embed_raw_s   {row['embed_raw_s']:>8}  (the embedder alone: {len(texts)} sentences and headings, "
             f"{len(chunks) / row['embed_raw_s']:.1f} chunks/s)")
+
+        row.update(_annotation_cost(articles, chunks, texts, row["embed_raw_s"], log))
 
         ws = scratch_workspace(settings, work / "index", embedder)
         from index.sync import sync
@@ -134,6 +141,26 @@ def _select(corpus: Path, limit: int | None, target: Path) -> Path:
     return target
 
 
+def _annotation_cost(articles, chunks, texts: list[str], embed_raw_s: float, log) -> dict:
+    """The encoder's pass with token states over the ingest's texts, then the annotator over every article."""
+    from index.reading import annotate_article
+    from ingest.encoder import encoder
+
+    start = time.perf_counter()
+    encoded = dict(zip(texts, encoder().encode(texts)))
+    encode_s = seconds(time.perf_counter() - start)
+    by_doc: dict[str, list] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    start = time.perf_counter()
+    for a in articles:
+        annotate_article(a.text, a.date.iso if a.date else None, by_doc.get(a.doc_id, []), encoded)
+    annotate_s = seconds(time.perf_counter() - start)
+    ratio = round((encode_s + annotate_s) / embed_raw_s - 1, 3)
+    log(f"encode_s      {encode_s:>8}  annotate_s {annotate_s}  annotation_ratio {ratio} (what annotating adds)")
+    return {"encode_s": encode_s, "annotate_s": annotate_s, "annotation_ratio": ratio}
+
+
 def _naive_ingest(articles, embedder, path: Path) -> float:
     """llama-index's textbook pipeline: Documents, the default SentenceSplitter, the same embedder, Chroma."""
     import chromadb
@@ -196,7 +223,7 @@ def _cold_start(data_dir: Path, question: str) -> float:
 
 def markdown(row: dict, command: str, plot: Path | None) -> str:
     """The report: the figures, the targets of the speed issue, and the scale table."""
-    targets = {"overhead_ratio": ("<=", 1.10), "reingest_s": ("<=", 2), "retrieve_ms_p95": ("<=", 100),
+    targets = {"annotation_ratio": ("<=", 0.25), "overhead_ratio": ("<=", 1.35), "reingest_s": ("<=", 2), "retrieve_ms_p95": ("<=", 100),
                "answer_ms_p95": ("<=", 300), "peak_rss_mb": ("<=", 1500), "speedup_vs_naive": (">=", 1.0),
                "cold_start_s": ("<=", 3)}
     lines = ["# Benchmark", "", f"`{command}`", "", "| figure | value | target |", "|---|---|---|"]

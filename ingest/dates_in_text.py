@@ -37,7 +37,7 @@ _SHAPES = [
     ("yesterday_weekday", re.compile(rf"\b(?:am\s+)?(?P<rel>gestrigen|heutigen|morgigen|vorgestrigen)\s+(?P<wd>{_WEEKDAY})\w*", re.I)),
     ("weekday", re.compile(rf"\b(?:am\s+|(?P<dir>kommenden|nächsten|vergangenen|letzten|vorigen)\s+|am\s+(?P<dir2>kommenden|nächsten|vergangenen|letzten|vorigen)\s+)?"
                            rf"(?P<wd>{_WEEKDAY})(?:abend|morgen|mittag|nachmittag|vormittag|nacht)?\b", re.I)),
-    ("relative_unit", re.compile(rf"\b(?:in\s+der\s+|im\s+|in\s+dieser\s+|diese[rnm]?\s+)?(?P<dir>kommenden?|nächsten?|vergangenen?|letzten?|vorigen?|dieser|diesem|diesen)\s+(?P<unit>Woche|Monat|Monats|Jahr|Jahres)\b", re.I)),
+    ("relative_unit", re.compile(r"\b(?:in\s+der\s+|im\s+|in\s+dieser\s+|diese[rnm]?\s+)?(?P<dir>kommenden?|nächsten?|vergangenen?|letzten?|vorigen?|dieser|diesem|diesen)\s+(?P<unit>Woche|Monat|Monats|Jahr|Jahres)\b", re.I)),
     ("ago", re.compile(rf"\b(?P<dir>vor|in|nach)\s+(?P<n>\d+|{'|'.join(_COUNT)})\s+{_UNIT}\b", re.I)),
     ("word", re.compile(r"\b(?P<word>vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow)\b", re.I)),
     ("year", re.compile(r"\b(?:im\s+Jahr(?:e)?\s+|seit\s+|bis\s+)?(?P<year>(?:19|20)\d\d)\b(?!\s*(?:Euro|Dollar|Menschen|Mitglieder|Meter|km|Kilometer|Tonnen|Prozent))")),

@@ -36,7 +36,7 @@ def read_germeval(path: Path) -> list[Sentence]:
     def flush():
         if not tokens:
             return
-        text, gold, at, current = "", [], 0, None
+        text, gold, current = "", [], None
         for word, tag in tokens:
             start = len(text) + (1 if text else 0)
             text = f"{text} {word}" if text else word

@@ -71,6 +71,7 @@ class _Draft:
     companions: list[Entity] = field(default_factory=list)
     leader: Entity | None = None  # who leads a delegation
     split: bool = False  # one of several trips a plural travel noun reported
+    led: _Traveller | None = None  # the delegation a person traveller leads ("die von X geleitete Delegation")
 
 
 @lru_cache(maxsize=1)
@@ -298,6 +299,8 @@ class AnnotationReader:
         for d in drafts:
             if d.traveller.group and "elegation" in d.traveller.name:
                 _lead(text, annotation, d)
+            elif not d.traveller.group:
+                d.led = _led_delegation(text, annotation, d)
         abroad = {s.place.attrs.get("country") for d in drafts for s in d.stops}
         return [self._trip(source, d, abroad) for d in drafts]
 
@@ -339,14 +342,15 @@ class AnnotationReader:
         trip = Trip([source.doc_id], self.name, published=source.date)
         t = d.traveller
         kind = t.kind or ("official" if t.role else "other")
-        if re.search(r"[Dd]elegation", t.name):
+        if re.search(r"[Dd]elegation", t.name) or d.led is not None:
             kind = "delegation"
-            trip.delegation = Mention({"name": t.name}, source.evidence(t.start, t.end))
+            group = d.led or t
+            trip.delegation = Mention({"name": group.name}, source.evidence(group.start, group.end))
         if d.leader is not None:
             p = d.leader
             trip.leaders.append(Mention({"name": p.attrs.get("name") or p.text, "role": p.attrs.get("role"), "kind": kind},
                                         source.evidence(p.start, p.end)))
-        elif trip.delegation is None:
+        elif trip.delegation is None or d.led is not None:  # a person travelling, or leading the delegation
             trip.leaders.append(Mention({"name": t.name, "role": t.role, "kind": kind}, source.evidence(t.start, t.end)))
         seen = {fold(m.value["name"]) for m in trip.leaders}
         for c in d.companions:
@@ -455,6 +459,10 @@ def _person(p: Entity) -> _Traveller:
     return _Traveller(name, p.start, p.end, p.attrs.get("role"), p.attrs.get("role_kind"), unnamed=not p.attrs.get("name"))
 
 
+_FROM = re.compile(r"\b(?:[Dd]elegation\w*|Unternehmen|Firmen|Vertreter\w*|Gäste)\s+aus\s+(?:der\s+|dem\s+)?"
+                   r"(?P<place>(?P<kind>(?:Metropole|Region|Metropolregion|Landkreis|Kreis|Raum)\s+)?[A-ZÄÖÜ][\w-]+)")
+
+
 def _place_name(written: str, place) -> str:
     """A place as German writes it: "Berliner" -> "Berlin", else the words as written."""
     from ingest import gazetteer
@@ -478,6 +486,14 @@ def _home(source: Source, d: _Draft, abroad: set[str | None]):
         if home is not None:
             return d.traveller.start + word.start(), d.traveller.start + word.end(), home
     abroad = abroad | {s.place.attrs.get("country") for s in d.stops}
+    # "Unternehmen aus der Metropole Ruhr", "eine Delegation aus Dresden": where the travellers are from
+    for m in _FROM.finditer(text):
+        name = m.group("place")
+        place = gazetteer.place(name)
+        if place is None and m.group("kind"):
+            place = gazetteer.Place(f"name:{fold(name)}", name, None, "region")
+        if place is not None and place.country not in abroad - {None}:
+            return m.start("place"), m.end("place"), place
     seen: dict[str, list[tuple[int, int, object]]] = {}
     for e in ann.of_kind("place"):
         if e.attrs.get("level") in ("city", "region") and e.attrs.get("country") not in abroad:
@@ -591,6 +607,21 @@ def _lead(text: str, ann: Annotation, d: _Draft) -> None:
                 if before:
                     d.leader = before[-1]
                     return
+
+
+def _led_delegation(text: str, ann: Annotation, d: _Draft) -> _Traveller | None:
+    """The delegation a person traveller leads, when a sentence of the trip says so: "die von X geleitete
+    Wirtschaftsdelegation", "X leitete die Delegation"."""
+    cues = _leader_cues()["before"]
+    for i in sorted(d.sentences):
+        a, b = ann.sentences[i]
+        group = _group(text, a, b)
+        if group is None or "elegation" not in group.name:
+            continue
+        between = fold(text[min(d.traveller.end, group.start):max(d.traveller.end, group.start)])
+        if d.traveller.end <= group.start and any(re.search(r"\b" + re.escape(c) + r"\b", between) for c in cues):
+            return group
+    return None
 
 
 def _merge_unnamed(drafts: list[_Draft]) -> list[_Draft]:
