@@ -345,3 +345,14 @@ def test_the_chats_upload_limit_is_the_apis(assistant):
         assert client.post("/gradio_api/upload", files=three).status_code == 200
         five = {"files": ("fuenf.txt", b"Die Delegation reiste nach Lima. " * 160_000, "text/plain")}
         assert client.post("/gradio_api/upload", files=five).status_code == 413
+
+
+def test_without_a_credential_the_server_listens_on_loopback_only_and_says_it_is_open(caplog):
+    from settings import load_settings
+    from web.server import bind_host
+
+    with caplog.at_level("WARNING", logger="delegations.serve"):
+        assert bind_host(load_settings(env={}, server={"host": "0.0.0.0"})) == "127.0.0.1"
+    assert "open to anyone on this machine" in caplog.text and "instead of 0.0.0.0" in caplog.text
+    configured = load_settings(env={"DELEGATIONS_API_TOKEN": "t" * 32}, server={"host": "0.0.0.0"})
+    assert bind_host(configured) == "0.0.0.0"

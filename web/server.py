@@ -72,18 +72,9 @@ def create_app(settings: Settings, assistant: Assistant, worker: IngestWorker | 
 def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None = None) -> None:
     import uvicorn
 
-    from web.auth import Credentials
-
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet product does not phone home
     server = settings.server
-    host = server.host
-    if not Credentials(server).configured:
-        if not _loopback(host):
-            log.warning("No credential is configured (DELEGATIONS_API_TOKEN, DELEGATIONS_ADMIN_TOKEN, "
-                        "DELEGATIONS_USER_TOKENS or DELEGATIONS_UI_USERS): listening on 127.0.0.1 instead of %s.", host)
-            host = "127.0.0.1"
-        log.warning("No credential is configured: the server is open to anyone on this machine, as admin "
-                    "(loopback only). Set a token or chat users to share it.")
+    host = bind_host(settings)
     worker = worker or IngestWorker(settings)
     app = create_app(settings, assistant, worker)
     log.info("Chat at http://%s:%d%s/ , API docs at /docs", host, server.port, server.root_path)
@@ -97,6 +88,22 @@ def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None 
     atexit._run_exitfuncs()
     logging.shutdown()
     os._exit(0)
+
+
+def bind_host(settings: Settings) -> str:
+    """Where the server listens: the configured host, or loopback when no credential is configured (then it is
+    open to anyone on this machine, as admin, and says so at start)."""
+    from web.auth import Credentials
+
+    host = settings.server.host
+    if not Credentials(settings.server).configured:
+        if not _loopback(host):
+            log.warning("No credential is configured (DELEGATIONS_API_TOKEN, DELEGATIONS_ADMIN_TOKEN, "
+                        "DELEGATIONS_USER_TOKENS or DELEGATIONS_UI_USERS): listening on 127.0.0.1 instead of %s.", host)
+            host = "127.0.0.1"
+        log.warning("No credential is configured: the server is open to anyone on this machine, as admin "
+                    "(loopback only). Set a token or chat users to share it.")
+    return host
 
 
 def _loopback(host: str) -> bool:
