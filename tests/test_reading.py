@@ -340,3 +340,23 @@ def test_the_earlier_rules_read_a_relative_week_as_that_week():
     assert date_of("in der kommenden Woche", "2019-08-14") == ("2019-08-19", "2019-08-25", "day")
     assert date_of("letzte Woche", "2019-08-14") == ("2019-08-05", "2019-08-11", "day")
     assert date_of("in der kommenden Woche", "2019-08") == ("2019-08", "2019-08", "month")
+
+
+def test_eval_of_the_reading_says_in_one_line_what_file_it_needs(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "cli", "eval", *args], capture_output=True, text=True, cwd=ROOT,
+                              timeout=300)
+
+    missing = run("--trips", str(tmp_path / "none.jsonl"))
+    assert missing.returncode == 2 and "news_de.jsonl" in missing.stderr and missing.stderr.count("\n") == 1
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"id": "x", "text": "Kein Artikel der Labels."}\n', encoding="utf-8")
+    lacking = run("--trips", str(other))
+    assert lacking.returncode == 2 and "lacks" in lacking.stderr and "Traceback" not in lacking.stderr
+    germeval = run("--entities", str(other))
+    assert germeval.returncode == 2 and "GermEval" in germeval.stderr and "Traceback" not in germeval.stderr
