@@ -380,8 +380,7 @@ def _eval_reading(args) -> int:
         report["trips"] = figures
         print("trips in the labelled news (evals/trips_news.yaml):")
         print(trips_news.format_report(figures))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    _write_eval(args, report)  # JSON only: --report was refused above
     return 0
 
 

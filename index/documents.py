@@ -24,7 +24,6 @@ from index.store import ChunkStore
 from index.sync import heal, ingest_lock
 from index.vectors import embed_chunks
 from index.workspace import Workspace
-from ingest.chunking import chunk_article
 from ingest.model import Chunk
 
 
@@ -151,8 +150,7 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
         manifest.set_meta("keywords_built", "1")
         ws.__dict__.pop("store", None)
         old.drop()
-        cfg = settings.ingest
-        annotated = annotate_stale(ws, lambda article: chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences))
+        annotated = annotate_stale(ws)
         return {"documents": len(docs), "chunks": chunks_done, "collection": new_name, "replaced": old_name,
                 "embedder": ws.embedder_name, "annotated": annotated,
                 "seconds": round(time.perf_counter() - started, 1)}

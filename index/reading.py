@@ -68,17 +68,21 @@ def annotate_article(text: str, date: str | None, chunks: list[Chunk], encoded: 
     return annotation
 
 
-def annotate_stale(ws, chunking: Callable[[object], list[Chunk]], progress: Callable[[int, int], None] | None = None) -> int:
-    """Annotate the indexed articles that have no annotation of the current annotator; returns how many."""
+def annotate_stale(ws, progress: Callable[[int, int], None] | None = None) -> int:
+    """Annotate the indexed articles that have no annotation of the current annotator (over the sentences
+    of their chunks, as the settings chunk them); returns how many."""
+    from ingest.chunking import chunk_article
     from ingest.model import Article, PubDate
 
+    cfg = ws.settings.ingest
     todo = ws.manifest.docs_to_annotate(annotator.ANNOTATOR)
     for n, doc_id in enumerate(todo, 1):
         record, text = ws.manifest.doc(doc_id), ws.manifest.text(doc_id)
         if record is None or text is None:
             continue
         date = PubDate(record.date, record.date_precision) if record.date else None
-        chunks = chunking(Article(doc_id, record.title, text, record.source, date))
+        chunks = chunk_article(Article(doc_id, record.title, text, record.source, date), cfg.chunk_chars,
+                               cfg.chunk_overlap_sentences)
         ws.manifest.put_annotation(doc_id, annotate_article(text, record.date, chunks))
         if progress:
             progress(n, len(todo))

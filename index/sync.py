@@ -160,7 +160,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
         _backfill_terms(ws)
         _backfill_vectors(ws)
         _backfill_texts(ws)
-        annotate_stale(ws, lambda article: chunk_article(article, cfg.chunk_chars, cfg.chunk_overlap_sentences))
+        annotate_stale(ws)
         return _finish(ws, report, then)
 
 

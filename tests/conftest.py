@@ -163,6 +163,20 @@ def chroma_server(tmp_path_factory):
     proc.wait(timeout=20)
 
 
+def answers(url: str, within_s: float, every_s: float = 0.5) -> bool:
+    """Whether `url` answers an HTTP GET within `within_s` seconds (polled every `every_s`)."""
+    import urllib.request
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except OSError:
+            time.sleep(every_s)
+    return False
+
+
 def serve(tmp_path_factory, corpus: Path, settings_yaml: str = "", *args: str):
     """`delegations serve` in a subprocess on a free loopback port, with an empty index that it fills from
     `corpus` at start; `args` are further options of serve. Returns (url, process, log path) once /api/health

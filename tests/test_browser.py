@@ -9,12 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import SAMPLE, _free_port, serve
+from conftest import SAMPLE, _free_port, answers, serve
 
 pytestmark = pytest.mark.browser
 
@@ -51,13 +49,7 @@ def intranet(server, tmp_path_factory):
         encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/iframe.html", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
+    assert answers(f"http://127.0.0.1:{port}/iframe.html", 20, 0.2)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLE, _free_port, make_workspace, serve
+from conftest import ROOT, SAMPLE, _free_port, answers, make_workspace, serve
 
 pytestmark = pytest.mark.slow
 
@@ -250,13 +250,7 @@ def test_an_upload_killed_mid_commit_leaves_none_of_its_articles_after_the_next_
                             env={**os.environ, "DELEGATIONS_SETTINGS": ""})
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/api/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        assert answers(f"{url}/api/health", 180), "the server did not come up again"
         ws = make_workspace(data)
         assert {r.doc_id for r in ws.manifest.all_docs()} == before
         assert {m["doc_id"] for m in ws.store.collection.get(include=["metadatas"])["metadatas"]} == before
