@@ -253,7 +253,7 @@ def _bench_html(folder: Path, json_out: str | None) -> int:
 
 
 def cmd_eval(args) -> int:
-    from evals.cases import DEFAULT_CASES, NEWS_CASES, CaseError, load_cases
+    from evals.cases import DEFAULT_CASES, NEWS_CASES, NOT_STATED_CASES, CaseError, load_cases
     from evals.evaluate import baseline_metrics, compare, evaluate, evaluate_retrieval, format_retrieval, format_table
 
     if args.trips_news or args.entities:
@@ -267,7 +267,7 @@ def cmd_eval(args) -> int:
     try:
         cases = load_cases(Path(args.cases) if args.cases else DEFAULT_CASES)
         if args.distractors and not args.cases:
-            cases += load_cases(NEWS_CASES)
+            cases += load_cases(NEWS_CASES) + load_cases(NOT_STATED_CASES)
     except CaseError as exc:
         raise UserError(str(exc)) from None
     todo = [c for c in cases if c.todo]

@@ -49,24 +49,37 @@ class Draft:
     generation: str = "extractive"
 
 
-# Why the articles cannot answer, when it is the kind of fact asked for that no matching article states.
+# Why the articles cannot answer, when it is the slot asked for (assistant.question.asked_slot) that no matching
+# article states; {who}: whom the question asks about, where it names someone.
 LACKING = {"amount": {"de": "Die passenden Artikel nennen keine Kosten oder Beträge.",
                       "en": "The matching articles state no costs or amounts."},
-           "count": {"de": "Die passenden Artikel nennen keine Anzahl dafür.",
-                     "en": "The matching articles give no number for it."},
+           "number": {"de": "Die passenden Artikel nennen keine Anzahl dafür.",
+                      "en": "The matching articles give no number for it."},
            "date": {"de": "Die passenden Artikel nennen kein Datum dafür.",
-                    "en": "The matching articles give no date for it."}}
+                    "en": "The matching articles give no date for it."},
+           "companion": {"de": "Die passenden Artikel nennen niemanden, der {who} begleitete.",
+                         "en": "The matching articles name no one who came along with {who}."},
+           "person": {"de": "Die passenden Artikel nennen dazu keinen Namen.",
+                      "en": "The matching articles name no one for it."},
+           "place": {"de": "Die passenden Artikel nennen dazu keinen Ort.",
+                     "en": "The matching articles name no place for it."},
+           "organisation": {"de": "Die passenden Artikel nennen dazu keine Firma oder Organisation.",
+                            "en": "The matching articles name no company or organisation for it."},
+           "outcome": {"de": "Die passenden Artikel berichten von keiner solchen Vereinbarung und keinem solchen Ergebnis.",
+                       "en": "The matching articles report no such agreement or result."}}
+HINT = {"de": "Am nächsten kommt (beantwortet die Frage nicht):", "en": "Closest the articles come (it does not answer the question):"}
 
 
-def refusal(lang: str, missing: list[str] | None = None, generation: str = "extractive", lacking: str | None = None) -> Draft:
-    """The refusal, naming what no matching article mentions, or the kind of fact none states, when that is why."""
+def refusal(lang: str, missing: list[str] | None = None, generation: str = "extractive", lacking: str | None = None,
+            who: str | None = None) -> Draft:
+    """The refusal, naming what no matching article mentions, or the slot none states, when that is why."""
     text = REFUSAL[lang]
     if missing:
         names = ", ".join(missing)
         text += (f" (Kein passender Artikel erwähnt {names}.)" if lang == "de"
                  else f" (No matching article mentions {names}.)")
     elif lacking:
-        text += f" ({LACKING[lacking][lang]})"
+        text += " (" + LACKING[lacking][lang].format(who=who or ("die Reisenden" if lang == "de" else "the travellers")) + ")"
     return Draft(text, True, [], generation=generation)
 
 

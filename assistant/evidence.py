@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.answer import Draft, refusal
-from index.places import places_in
-from assistant.question import DATE_WORDS, MONEY, Question, Term, concepts_of, counts_asked
+from assistant.question import (MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
+from index.reading import ArticleReading
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
-from ingest.sentences import split_sentences
+from ingest.annotate import Entity
+from ingest.clean import fold
+from ingest.sentences import sentence_spans
 
 
 _HOW_MANY = re.compile(r"\b(?:wie viele[nm]?|how many)\s", re.IGNORECASE)
@@ -38,6 +41,16 @@ class Coverage:
 class Evidence:
     coverage: dict[str, Coverage]  # per retrieved article, in retrieval order
     lacking: str | None = None  # the kind of fact asked for that no retrieved passage of those articles states
+    readings: dict[str, ArticleReading] = field(default_factory=dict)  # the retrieved articles and their annotations
+
+    def entities(self, passage: Passage, start: int = 0, end: int | None = None) -> list[Entity]:
+        """The annotation's persons, organisations, places and dates inside [start, end) of a passage."""
+        reading = self.readings.get(passage.doc_id)
+        return reading.entities_in(passage.text, start, end) if reading else []
+
+    def sentences(self, passage: Passage) -> list[tuple[str, list[Entity]]]:
+        """A passage's sentences, each with its entities."""
+        return [(passage.text[a:b], self.entities(passage, a, b)) for a, b in sentence_spans(passage.text)]
 
     @property
     def usable(self) -> list[str]:
@@ -50,50 +63,144 @@ class Evidence:
         if not self.coverage:
             return refusal(q.lang, generation=generation)
         if self.usable:
-            return refusal(q.lang, generation=generation, lacking=self.lacking) if self.lacking else None
+            who = next((t.word for t in q.critical if t.names), None)
+            return refusal(q.lang, generation=generation, lacking=self.lacking, who=who) if self.lacking else None
         best = min(self.coverage.values(), key=lambda c: len(c.missing))
         return refusal(q.lang, missing=[t.word for t in best.missing], generation=generation)
 
 
-def gather(q: Question, passages: list[Passage], article_text: Callable[[str], str]) -> Evidence:
-    """The coverage of each retrieved article (`article_text(doc_id)` gives the whole article), and whether the
-    kind of fact the question asks for is stated in their passages at all."""
-    evidence = Evidence({doc: _coverage(doc, q, passages, article_text) for doc in dict.fromkeys(p.doc_id for p in passages)})
+def gather(q: Question, passages: list[Passage], article: Callable[[str], ArticleReading | None],
+           register_quotes: dict[str, list[str]] | None = None) -> Evidence:
+    """The coverage of each retrieved article (`article(doc_id)` gives it with its annotation), and whether the
+    slot the question asks for is stated in their passages at all (`register_quotes`: by article, the words
+    the trip register read the leaders or companions the question asks for from)."""
+    readings = {doc: r for doc in dict.fromkeys(p.doc_id for p in passages) if (r := article(doc)) is not None}
+    evidence = Evidence({doc: _coverage(doc, q, passages, readings.get(doc)) for doc in dict.fromkeys(p.doc_id for p in passages)},
+                        readings=readings)
     if evidence.usable:  # the kind of fact is looked for in the articles about what was asked, not in any retrieved one
         best = max(evidence.coverage[d].share for d in evidence.usable)
         about = {d for d in evidence.usable if evidence.coverage[d].share >= best - ABOUT_MARGIN}
-        evidence.lacking = _lacking(q, [p for p in passages if p.doc_id in about])
+        evidence.lacking = _lacking(q, [p for p in passages if p.doc_id in about], evidence, register_quotes or {})
     return evidence
 
 
-def _lacking(q: Question, passages: list[Passage]) -> str | None:
-    """'amount' when the question asks what something cost and no passage states an amount of money; 'count'
-    when it asks how many of something and no passage gives a number of it (question.counts_asked); 'date'
-    when it asks when something happened that it names by a relation (signed, opened, visited, led ...) and
-    no dated sentence speaks of that relation or of two of the question's other words. Then the articles do
-    not say, however close their text is."""
-    if not passages:
+def _lacking(q: Question, passages: list[Passage], evidence: Evidence, register_quotes: dict[str, list[str]]) -> str | None:
+    """The slot the question asks for (question.asked_slot) when no sentence of the passages of the articles
+    about it states a value of it (`states`): then the articles do not say, however close their text is."""
+    if not passages or q.slot is None:
         return None
-    if q.kind == "amount" and not any(MONEY.search(p.text) for p in passages):
-        return "amount"
-    if q.kind == "count" and q.head and _HOW_MANY.search(q.text) and not any(counts_asked(s, q) for p in passages for s in split_sentences(p.text)):
-        return "count"
-    if q.kind == "when" and q.predicate_concepts:
-        named = {t.stem for t in q.critical}
-        asked = set(q.stems) - named
-        dated = (s for p in passages for s in split_sentences(p.text) if DATE_WORDS.search(s))
-        if not any(concepts_of(s) & q.predicate_concepts or
-                   sum(matches_any(a, set(content_stems(s))) for a in asked) >= 2 for s in dated):
-            return "date"
-    return None
+    if any(states(q, sentence, entities, tuple(register_quotes.get(p.doc_id, ())))
+           for p in passages for sentence, entities in evidence.sentences(p)):
+        return None
+    return q.slot
 
 
-def _coverage(doc_id: str, q: Question, passages: list[Passage], article_text: Callable[[str], str]) -> Coverage:
+_DAY_ASKED = re.compile(r"\b(?:an welchem tag|welche[nms]? tag|(?:on )?(?:which|what) (?:day|date)|datum)\b", re.IGNORECASE)
+
+
+def states(q: Question, sentence: str, entities: list[Entity], register_quotes: tuple[str, ...] = ()) -> bool:
+    """Whether a sentence (with its annotation's entities) states a value of the slot the question asks for:
+    - a date ("an welchem Tag": a day) in a sentence of the relation asked about, when the question names one;
+    - named people the question does not name ("wer": people or organisations; "wie heißt die Freundin": a
+      person, in a sentence that speaks of the Freundin); people who came along, in a sentence that says they
+      did, or the trip register read them from it (`register_quotes`);
+    - a place, or an organisation, the question does not name (for "welches Hotel", "welche Fluggesellschaft":
+      in a sentence that speaks of one); an agreement or result in a sentence that speaks of signing or opening;
+    - an amount of money; a number of what is counted.
+    A sentence that names places, none of them the question's, is about another place ("Wann tritt die Band in
+    Bern auf?" is not answered by the date of the concert in Düsseldorf)."""
+    slot = q.slot
+    if slot == "amount":
+        return bool(MONEY.search(sentence))
+    if slot == "number":
+        return not (q.head and _HOW_MANY.search(q.text)) or counts_asked(sentence, q)
+    if slot not in ("place", "organisation") and not _same_places(q, entities):
+        return False  # (a place asked for is another than those the question names)
+    if slot in ("person", "companion") and any(quote in sentence for quote in register_quotes):
+        return True
+    if slot == "date":
+        dates = [e for e in entities if e.kind == "date"]
+        if _DAY_ASKED.search(q.text):
+            dates = [e for e in dates if e.attrs.get("precision") == "day"]
+        return bool(dates) and (not q.predicate_concepts or _of_relation(q, sentence))
+    if slot == "companion":
+        return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
+    if slot == "person":
+        if q.head and NAMING.search(q.text):  # "Wie hieß der Partner, der …": the partner's name
+            return bool(_named(entities, q, ("person",))) and _of_head(q, sentence)
+        return bool(_named(entities, q, ("person", "org")))
+    if slot in ("place", "organisation"):
+        new_place = any(e.kind == "place" and e.attrs.get("id") not in q.places for e in entities)
+        if slot == "place" and (not q.head or names_an_instance(q.head_text)):
+            return new_place
+        return (new_place or bool(_named(entities, q, ("org", "person")))) and _of_head(q, sentence)
+    if slot == "outcome":  # "Welches Abkommen unterzeichnete …?": a sentence with the agreement or the signing
+        stems = set(content_stems(sentence))
+        return any(matches_any(s, stems) for s in (q.head, q.predicate) if s)
+    return True
+
+
+def _same_places(q: Question, entities: list[Entity]) -> bool:
+    from index.reading import places_with_containers
+
+    named = [e for e in entities if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:")]
+    if not q.places or not named:
+        return True
+    return any(t.found_in(set(), places_with_containers(named), "") for t in q.critical if t.place)
+
+
+def _of_head(q: Question, sentence: str) -> bool:
+    """The sentence speaks of the noun the question asks for ("Hotel", "Freundin"; "ambassador" by its concept:
+    Botschafter), or the question names none."""
+    if not q.head:
+        return True
+    if matches_any(q.head, set(content_stems(sentence))):
+        return True
+    return bool(concepts_of(q.head_text or "") & concepts_of(sentence))
+
+
+def _of_relation(q: Question, sentence: str) -> bool:
+    """The sentence speaks of the relation the question asks about ("unterzeichnet", "besuchte"), or of two of
+    its other words."""
+    if concepts_of(sentence) & q.predicate_concepts:
+        return True
+    named = {s for t in q.critical for s in (t.names or (t.stem,))}
+    asked = [s for s in dict.fromkeys(q.stems) if s not in named]
+    stems = set(content_stems(sentence))
+    return sum(matches_any(a, stems) for a in asked) >= 2
+
+
+def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[str]:
+    """Names (persons by name, not by role or pronoun; organisations) the question does not name."""
+    named = [e for e in entities if e.kind in kinds and (e.kind == "org" or e.attrs.get("form") in ("name", "surname"))]
+    return new_people(named, q)
+
+
+@lru_cache(maxsize=1)
+def _companion_pattern() -> re.Pattern:
+    from ingest.annotate import lexicon
+
+    cues = sorted({c for e in lexicon("companions") for c in e["cues"]}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b")
+
+
+_ALONG = re.compile(r"\b(?:begleit|teilnehm|teilgenommen|mitgereist|mitreis|accompan)")  # the verbs of coming along
+
+
+def _companion_cue(sentence: str) -> bool:
+    """A cue after which people travel along ("begleitet von", "gemeinsam mit"; ingest/lexicon/de/companions.yaml),
+    or a verb of coming along ("begleiteten", "nahmen teil")."""
+    folded = fold(sentence)
+    return _companion_pattern().search(folded) is not None or _ALONG.search(folded) is not None
+
+
+def _coverage(doc_id: str, q: Question, passages: list[Passage], reading: ArticleReading | None) -> Coverage:
     title = next(p.title for p in passages if p.doc_id == doc_id)
     date = next((p.date for p in passages if p.doc_id == doc_id and p.date), "") or ""
-    text = f"{title}\n{date}\n{article_text(doc_id)}"
+    body = reading.text if reading else "\n".join(p.text for p in passages if p.doc_id == doc_id)
+    text = f"{title}\n{date}\n{body}"
     stems = set(content_stems(text))
-    places = set(places_in(text))
+    places = reading.place_ids() if reading else set()
     missing = [t for t in q.critical if not t.found_in(stems, places, text)]
     carried = sum(t.found_in(stems, places, text) for t in q.carried_critical)
     asked = list(dict.fromkeys(q.subject_stems))

@@ -8,16 +8,16 @@ does), and refuses when no sentence matches what is asked.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.answer import Citation, Draft, refusal
 from assistant.answerer import Prepared, Turn
 from assistant.citations import sentences_with_markers
-from index.people import people_in
-from index.places import places_in
+from assistant.evidence import Evidence
 from assistant.question import GENERIC, Question, answer_type_present, concepts_of
+from ingest.annotate import Entity
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
 from index.vectors import SentenceVectors
@@ -45,6 +45,7 @@ class Candidate:
     order: tuple[int, int]  # (chunk ordinal, sentence index): reading order inside the article
     score: float = 0.0
     similarity: float | None = None  # to the question, when the passage's sentence vectors are known
+    entities: list[Entity] = field(default_factory=list)  # the annotation's, inside the sentence
 
 
 class ExtractiveAnswerer:
@@ -89,7 +90,7 @@ class ExtractiveAnswerer:
             return []
         coverage = p.evidence.coverage
         best_carried = max(coverage[d].carried_found for d in usable)
-        candidates = [c for c in _candidates(passages, p.retrieval.vectors, p.retrieval.query_vector)
+        candidates = [c for c in _candidates(passages, p.retrieval.vectors, p.retrieval.query_vector, p.evidence)
                       if c.passage.doc_id in usable]
         previous = {fold(s) for s in split_sentences(p.previous_answer)} if p.previous_answer else set()
         stems_of = {id(c): set(content_stems(c.sentence)) for c in candidates}
@@ -120,9 +121,10 @@ class ExtractiveAnswerer:
         concepts = concepts_of(c.sentence)
         for concept in q.concepts & concepts:  # the relation asked about counts most: "begleitete", "headed"
             score += 0.3 if concept in GENERIC else 2.0 if concept in q.predicate_concepts else 1.0
-        if answer_type_present(q.kind, c.sentence, places_in(c.sentence), q):
+        if answer_type_present(q.kind, c.sentence, c.entities, q):
             score += 1.2
-            if "participate" in q.predicate_concepts and len(people_in(c.sentence)) >= 2:
+            if "participate" in q.predicate_concepts and len({e.attrs.get("name") or e.text for e in c.entities
+                                                              if e.kind == "person"}) >= 2:
                 score += PEOPLE_LIST_BONUS  # "who came along": the sentence that lists them
         elif q.kind in ("who", "where", "when", "count", "amount"):
             score -= 1.0  # "Wie viele ...?" is not answered by a sentence without a number, however similar
@@ -152,7 +154,8 @@ def _neighbour(c: Candidate, candidates: list[Candidate], step: int) -> Candidat
     return next((o for o in candidates if o.passage.doc_id == c.passage.doc_id and o.order == want), None)
 
 
-def _candidates(passages: list[Passage], vectors: dict[str, SentenceVectors], query: list[float] | None) -> list[Candidate]:
+def _candidates(passages: list[Passage], vectors: dict[str, SentenceVectors], query: list[float] | None,
+                evidence: Evidence) -> list[Candidate]:
     """The passages' sentences, each once (overlapping chunks repeat one: its best-ranked passage keeps it),
     with their similarity to the question where the sentence vectors are known."""
     seen: set[str] = set()
@@ -170,7 +173,8 @@ def _candidates(passages: list[Passage], vectors: dict[str, SentenceVectors], qu
                 continue
             seen.add(key)
             out.append(Candidate(sentence, p, rank, (ordinal, i),
-                                 similarity=float(similarities[i]) if similarities is not None else None))
+                                 similarity=float(similarities[i]) if similarities is not None else None,
+                                 entities=evidence.entities(p, a, b)))
     return out
 
 

@@ -13,8 +13,7 @@ from assistant.answer import MARKER, Draft, refusal
 from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import complete_part, enforce_citations, sentences_with_markers
 from assistant.llms import GenerationBusy, GenerationError, LazyModel, Model
-from assistant.question import FOLLOW_UP_WINDOW, analyse, answer_type_present
-from index.places import places_in
+from assistant.question import FOLLOW_UP_WINDOW, analyse, answer_type_present, read
 from index.retrieve import Passage
 from ingest.sentences import refers_back, sentence_spans
 from prompts import render
@@ -137,7 +136,8 @@ def lacks_what_was_asked(p: Prepared, text: str) -> bool:
         return False
     asked = p.q if p.standalone == p.q.text else analyse(p.standalone)  # a follow-up: what its standalone form names
     plain = [MARKER.sub("", s) for s in sentences_with_markers(text)]  # a citation "[1]" is no number of anything
-    return not any(answer_type_present(p.q.kind, s, places_in(s), asked) for s in plain)
+    # the model's sentences read by the same annotator as the articles and the question
+    return not any(answer_type_present(p.q.kind, s, read(s).annotation.entities, asked) for s in plain)
 
 
 FOCUS_SENTENCES = 3  # the best sentences a model reads, with the sentences they lean on

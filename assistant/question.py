@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
-from index.people import ROLE_WORDS, organisations_in, people_in
-from index.places import place_of, place_spans, places_in
+from ingest import gazetteer
+from ingest.annotate import Annotation, Entity, ReadQuestion, read_question
 from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
 from ingest.clean import fold
-from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, MONTHS, NUMERIC_DAY, YEAR, build_date
+from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, NUMERIC_DAY, YEAR, build_date
 from ingest.model import PubDate
 
 FOLLOW_UP_WINDOW = 2  # a follow-up is read in the light of the last two questions of the conversation
@@ -48,22 +49,23 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 GENERIC = {"travel", "company", "city"}  # concepts too common in this domain to decide between sentences
 
-_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
-DATE_WORDS = re.compile(rf"\b(?:\d{{1,2}}\.\s*(?:{_MONTH_NAMES})|(?:19|20)\d\d|montag|dienstag|mittwoch|donnerstag|"
-                         rf"freitag|samstag|sonntag|woche|monat|jahr|kurz nach|kurz vor|im (?:{_MONTH_NAMES}))\b",
-                         re.IGNORECASE)
-
 
 
 @dataclass(frozen=True)
 class Term:
     word: str  # as the user wrote it ("Olaf Scholz", "Brasilien", "2019")
     stem: str
-    place: str | None = None  # place id when the word names a place
+    place: str | None = None  # gazetteer id when the word names a place
     names: tuple[str, ...] = ()  # a person's or organisation's name: the stems of its words, any one found counts
+    form: str = ""  # person | org; a place's form as annotated (name, demonym, compound, description)
 
     def found_in(self, text_stems: set[str], text_places: set[str], text: str) -> bool:
+        """Whether a text mentions the term: `text_places` are the ids of the places it names and of what they
+        lie in (index.reading.places_with_containers)."""
         if self.place and self.place in text_places:
+            return True
+        region = gazetteer.by_id(self.place) if self.place and self.place.startswith("region:") else None
+        if region and region.countries and any(f"country:{c}" in text_places for c in region.countries):
             return True
         if self.word.isdigit():
             return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
@@ -105,12 +107,24 @@ class Question:
     carried_stems: list[str] = field(default_factory=list)
     carried_critical: list[Term] = field(default_factory=list)
     head: str | None = None  # stem of the noun asked for: "welche Universität" -> universitaet
+    head_text: str | None = None  # that noun as written: Universität
     predicate: str | None = None  # stem of the verb asked about: "Wer begleitete ..." -> begleit
     predicate_concepts: set[str] = field(default_factory=set)  # its relation: participate
     wants_more: bool = False  # "wer war noch dabei?": others than already answered
     earlier: list[str] = field(default_factory=list)  # the conversation's questions it is read with, oldest first
     search: str = ""  # what retrieval searches for: the question, made standalone when it is a follow-up
     period: PubDate | None = None  # the month or year the search names
+    slot: str | None = None  # what an answer must state (asked_slot)
+    read: ReadQuestion | None = None  # the annotator's reading of the question, and its vector for retrieval
+
+    @property
+    def entities(self) -> list[Entity]:
+        return self.read.annotation.entities if self.read else []
+
+    @property
+    def places(self) -> set[str]:
+        """The ids of the places the question names."""
+        return {t.place for t in self.critical if t.place}
 
     @property
     def is_follow_up(self) -> bool:
@@ -133,8 +147,17 @@ def keeps_subject(rewritten: str, q: Question) -> bool:
     """A model's standalone version of a follow-up still names what the conversation was about: every place,
     person, organisation and year the rules carried over from the earlier questions. A small model's rewrite
     of "Und wer war noch dabei?" after the Japan trip that forgets Japan searches the wrong article."""
-    stems, places = set(content_stems(rewritten)), set(places_in(rewritten))
+    from index.reading import places_with_containers
+
+    stems = set(content_stems(rewritten))
+    places = places_with_containers(read(rewritten).annotation.of_kind("place"))
     return all(t.found_in(stems, places, rewritten) for t in q.carried_critical)
+
+
+@lru_cache(maxsize=512)
+def read(text: str) -> ReadQuestion:
+    """The annotator's reading of a question (kept: a conversation reads its earlier questions again)."""
+    return read_question(text)
 
 
 def detect_language(text: str) -> str:
@@ -150,7 +173,10 @@ _KIND_WORDS = re.compile(r"\w*kost\w*|costs?|money|geld|budget|invest\w*|\w*zahl
                          r"price|euro|dollar|datum|date|jahr|year|anzahl|number|many|much|lange?|long|its|their")
 _AMOUNT = re.compile(r"\b(?:wie ?viel(?:e|en)?|how much|was|what)\b.*\b(?:\w*kostet(?:e|en)?|ausgegeben|investiert\w*|"
                      r"bezahlt\w*|gezahlt|cost|costs|spent|spend|invest\w*|paid|pay)\b|\b(?:budget|kosten|how much money|"
-                     r"wie ?viel geld|wie teuer|how expensive)\b", re.IGNORECASE)
+                     r"wie ?viel geld|wie teuer|how expensive)\b|"
+                     # a payment asked for by its name (Duden, Entgelt: Synonyme; Merriam-Webster, fee)
+                     r"\b(?:wie hoch|how (?:high|large|big)|what)\b.*\b(?:honorar\w*|gage|gebühr\w*|gehalt|betrag|summe|"
+                     r"preisgeld|fee|fees|salary|sum|prize money)\b", re.IGNORECASE)
 
 
 def _kind(text: str) -> str:
@@ -160,7 +186,8 @@ def _kind(text: str) -> str:
         return "amount"
     if re.search(r"\b(wie viele|wieviele|wie viel|how many|how much|anzahl|number of)\b", low):
         return "count"
-    if re.search(r"\b(wann|when|what date|which date|an welchem tag|in welchem jahr|zeitraum|wie lange?|how long)\b", low):
+    if re.search(r"\b(wann|when|what date|which date|which day|what day|an welchem tag|in welchem jahr|zeitraum|wie lange?|"
+                 r"how long)\b", low):
         return "when"
     if re.search(r"\b(wer|wem|wen|who|whom|mit wem|which (?:politician|person|people|minister|senator|mayor|president))\b", low) or \
             re.search(r"\bwelche[rnms]? (?:politiker|person|personen|minister|senator|bürgermeister|vertreter|teilnehmer|präsident|botschafter)", low):
@@ -183,12 +210,11 @@ def concepts_of(text: str) -> set[str]:
 _YEAR_WORD = re.compile(r"1\d{3}|20\d{2}")
 
 
-def critical_terms(text: str) -> list[Term]:
-    """Places, people, organisations and years in the question: an answer must come from an article that has
-    them. A place by any of its names (Tokio, Tokyo; Vereinigte Staaten, USA), a person by any word of the
-    name (assistant/people.py), an acronym (NASA, IHK), a year. Other numbers and capitalised words are not
-    names (German capitalises every noun)."""
-    tokens = words(text)
+def critical_terms(text: str, annotation: Annotation) -> list[Term]:
+    """Places, people, organisations and years in the question, as the annotator read them
+    (ingest.annotate.read_question): an answer must come from an article that has them. A place by its
+    gazetteer id (Tokio and Tokyo are one city; Vereinigte Staaten, USA one country), a person or an
+    organisation by any word of its name, an acronym (NASA, IHK) and a year by themselves."""
     out: list[Term] = []
     seen: set[str] = set()
 
@@ -197,39 +223,100 @@ def critical_terms(text: str) -> list[Term]:
             out.append(term)
             seen.add(fold(term.word))
 
-    named = set()
-    for i, j, place in place_spans(tokens):  # "New York", "Vereinigten Staaten", "Brasilien", "Leipziger"
-        if tokens[i].lower() not in STOPWORDS:
-            add(Term(" ".join(tokens[i:j]), stem(tokens[j - 1]), place))
-            named.update(fold(t) for t in tokens[i:j])
-    for person in people_in(text):
-        parts = [w for w in words(person) if len(w) >= 3 and fold(w) not in named]
-        if parts:
-            add(Term(person, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
-            named.update(fold(w) for w in parts)
-    for w in tokens:
-        if fold(w) in named:
+    covered: list[tuple[int, int]] = []
+    for e in annotation.entities:
+        parts = [w for w in words(e.text) if len(w) >= 3 or w.isupper()]
+        if not parts:
+            continue
+        if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:"):
+            add(Term(e.text, stem(parts[-1]), e.attrs.get("id"), form=e.attrs.get("form") or ""))
+        elif e.kind == "place":  # a place the gazetteer does not know ("Seidenstraße"): by its words
+            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts), form="place"))
+        elif e.kind in ("person", "org") and (e.kind == "org" or e.attrs.get("form") in ("name", "surname")):
+            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts), form=e.kind))
+        else:
+            continue
+        covered.append((e.start, e.end))
+    for m in re.finditer(r"[\w-]+", text):
+        w = m.group(0)
+        if any(a <= m.start() < b for a, b in covered):
             continue
         if (len(w) >= 3 and w.isupper() and w.isalpha()) or _YEAR_WORD.fullmatch(w):  # NASA, IHK, BMW (not KI, EU); 2019
             add(Term(w, stem(w)))
             continue
         prefix, _, rest = w.partition("-")
         if rest[:1].isupper() and prefix[:1].isupper() and len(prefix) >= 3 and prefix.lower() not in STOPWORDS and \
-                not concepts_of(prefix) and fold(prefix) not in named:
+                not concepts_of(prefix):
             # "Ruhr-Delegation", "NRW-Reise": a capitalised part hyphenated to a noun names who or where
-            add(Term(prefix, stem(prefix), place_of(prefix)))
+            found = gazetteer.place(prefix)
+            add(Term(prefix, stem(prefix), found.id if found else None))
     return out
 
 
-_HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele[nm]?)\s+(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
-_HEAD_EN = re.compile(r"\b(?i:which|what|how many)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
+_HEAD_DE = re.compile(r"\b(?i:welche[rnms]?|wie viele[nm]?|wie\s+(?:hei(?:ß|ss)t|hie(?:ß|ss))\s+(?:der|die|das|den))\s+"
+                      r"(?:[a-zäöüß]\w*\s+){0,2}([A-ZÄÖÜ][\w-]+)")
+_HEAD_EN = re.compile(r"\b(?i:which|what|how many|what was the name of the|what is the name of the)\s+(?:[A-Z]\w*\s+){0,2}([a-z][\w-]+)")
+NAMING = re.compile(r"\b(?:wie\s+(?:hei(?:ß|ss)t|hie(?:ß|ss))|what (?:is|was) the name)\b", re.IGNORECASE)
+
+
+def head_word(text: str, lang: str) -> str | None:
+    """The noun a which/how-many question asks for, as written: 'Welche japanischen Städte' -> Städte,
+    'Which Hamburg senator' -> senator, 'Wie heißt der Bürgermeister …' -> Bürgermeister."""
+    m = (_HEAD_EN if lang == "en" else _HEAD_DE).search(text)
+    return m.group(1) if m else None
 
 
 def head_noun(text: str, lang: str) -> str | None:
-    """The noun a which/how-many question asks for: 'Welche japanischen Städte' -> Städte,
-    'Which Hamburg senator' -> senator."""
-    m = (_HEAD_EN if lang == "en" else _HEAD_DE).search(text)
-    return stem(m.group(1)) if m else None
+    word = head_word(text, lang)
+    return stem(word) if word else None
+
+
+@lru_cache(maxsize=1)
+def _slot_nouns() -> list[tuple[str, str]]:
+    """(folded noun, slot), longest first (ingest/lexicon/de/question_slots.yaml); a noun whose instances the
+    annotator recognises as places ("Stadt", "Land") is of the slot "place:named"."""
+    from ingest.annotate import lexicon
+
+    pairs = {(fold(n), entry["slot"] + (":named" if entry.get("instances") == "annotated" else ""))
+             for entry in lexicon("question_slots") for n in entry["nouns"]}
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def names_an_instance(word: str | None) -> bool:
+    """Whether a question's noun is one whose every instance the annotator marks ("welche Stadt", "which
+    country"): a place it names answers it, whatever the sentence calls it."""
+    return bool(word) and (slot_of_noun(word, raw=True) or "").endswith(":named")
+
+
+def slot_of_noun(word: str, raw: bool = False) -> str | None:
+    """The slot a question's noun asks for, by its last part ("Luxushotel" -> place)."""
+    key = fold(word)
+    slot = next((slot for noun, slot in _slot_nouns() if key == noun or (len(noun) >= 4 and key.endswith(noun))), None)
+    return slot if raw or slot is None else slot.split(":")[0]
+
+
+def asked_slot(text: str, kind: str, lang: str, relations: set[str]) -> str | None:
+    """What an answer must state: person | companion | place | organisation | outcome | date | amount | number,
+    or None when the question asks for something else (a description, a reason)."""
+    if kind == "amount":
+        return "amount"
+    if kind == "count":
+        return "number"
+    if kind == "when":
+        return "date"
+    if "participate" in relations and "meet" not in relations and kind == "who":
+        return "companion"  # "Mit wem reiste …?" (not "Mit wem traf … zusammen?": whom they met)
+    word = head_word(text, lang)
+    by_noun = slot_of_noun(word) if word else None
+    if NAMING.search(text) and by_noun not in ("place", "organisation"):
+        return "person"  # "Wie hieß der Partner …?": a name
+    if by_noun:
+        return by_noun
+    if kind == "where":
+        return "place"
+    if kind == "who":
+        return "person"
+    return None
 
 
 # The finite verb that follows the question word (German puts it second: "Wer begleitete ...", "Welche
@@ -260,18 +347,22 @@ def analyse(text: str, earlier_questions: list[str] | None = None) -> Question:
     """The question, read with the earlier questions of its conversation (oldest first)."""
     lang = detect_language(text)
     predicate, relations = predicate_of(text, lang)
+    reading = read(text)
     q = Question(
         text=text,
         lang=lang,
         kind=_kind(text),
         stems=content_stems(text),
         concepts=concepts_of(text),
-        critical=critical_terms(text),
+        critical=critical_terms(text, reading.annotation),
         head=head_noun(text, lang),
+        head_text=head_word(text, lang),
         predicate=predicate,
         predicate_concepts=relations | ({"participate"} if _COMPANIONS.search(text) else set()),
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
+        read=reading,
     )
+    q.slot = asked_slot(text, q.kind, lang, q.predicate_concepts)
     if earlier_questions and follows_up(text, q.critical):
         q.earlier = list(earlier_questions)[-FOLLOW_UP_WINDOW:]
     _carry(q)
@@ -343,24 +434,34 @@ def date_named(text: str) -> PubDate | None:
     return PubDate(m.group("year"), "year") if m else None
 
 
-def answer_type_present(kind: str, sentence: str, sentence_places: dict[str, str], question: Question) -> bool:
-    """Does the sentence hold the kind of information the question asks for (beyond repeating it)?"""
-    low = fold(sentence)
+def answer_type_present(kind: str, sentence: str, entities: list[Entity], question: Question) -> bool:
+    """Does the sentence hold the kind of information the question asks for (beyond repeating it)? `entities`
+    are the annotation's persons, organisations, places and dates in the sentence."""
     if kind == "who":  # a person or organisation the question does not already name, by name or by role
-        asked = fold(question.text)
-        names = people_in(sentence) + organisations_in(sentence)
-        new_name = any(any(fold(w) not in asked for w in words(name)) for name in names)
-        return new_name or any(r in low and r not in asked for r in ROLE_WORDS)
+        return bool(new_people(entities, question))
     if kind == "where":
-        asked = {t.place for t in question.critical}
-        return any(p not in asked for p in sentence_places)
+        return any(e.kind == "place" and e.attrs.get("id") not in question.places for e in entities)
     if kind == "when":
-        return bool(DATE_WORDS.search(sentence))
+        return any(e.kind == "date" for e in entities)
     if kind == "count":
         return counts_asked(sentence, question)
     if kind == "amount":
         return bool(MONEY.search(sentence))
     return False
+
+
+def new_people(entities: list[Entity], question: Question) -> list[str]:
+    """The persons (by name, or by role where the article names none) and organisations among the entities
+    that the question does not name."""
+    asked = fold(question.text)
+    out = []
+    for e in entities:
+        if e.kind not in ("person", "org"):
+            continue
+        name = e.attrs.get("name") or e.text
+        if any(fold(w) not in asked for w in words(name) if len(w) >= 3):
+            out.append(name)
+    return list(dict.fromkeys(out))
 
 
 # An amount of money: 5 Millionen Euro, 300.000 €, $2 billion, 1,5 Mrd. US-Dollar.

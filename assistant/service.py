@@ -16,6 +16,7 @@ from assistant.evidence import gather
 from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named, keeps_subject
 from assistant.trip_answers import trip_question
 from index.manifest import DocRecord
+from index.reading import ArticleReading, read_article
 from index.retrieve import Filters, Passage, Retrieval, Retriever
 from index.workspace import Workspace
 from settings import BACKENDS
@@ -108,7 +109,22 @@ class Assistant:
         with self.ws.reading():
             p = self._prepare(question, backend, history, q, standalone, failure, filters, top_k)
             start = time.perf_counter()
-            return p, self._from_register(p) or p.evidence.refusal(p.q, "not_in_corpus"), start
+            return p, self._from_register(p) or self._refusal(p), start
+
+    def _refusal(self, p: Prepared) -> Draft | None:
+        """The refusal when the articles do not hold what the question names or asks for; where they hold the
+        subject but not the asked detail, the sentence that comes closest, cited and marked as not answering."""
+        draft = p.evidence.refusal(p.q, "not_in_corpus")
+        if draft is None or not p.evidence.lacking:
+            return draft
+        from assistant.answer import HINT, Citation
+        from assistant.extractive import ExtractiveAnswerer
+
+        best = next(iter(ExtractiveAnswerer().rank(p)), None)
+        if best is not None:
+            draft.citations = [Citation(1, best.passage, [best.sentence])]
+            draft.text += f" {HINT[p.q.lang]} „{best.sentence}“ [1]"
+        return draft
 
     def _understand(self, question: str, history: list[Turn] | None, backend: str | None):
         """The question checked and analysed; a follow-up made standalone (by the model when its rules cannot)."""
@@ -143,13 +159,14 @@ class Assistant:
                  failure: Exception | None, filters: Filters | None, top_k: int | None) -> Prepared:
         trips = trip_question(q) if not filters else None
         if trips is not None:  # answered from the register: no passages to retrieve
-            return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], self._article_text),
+            return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], self._article),
                             failure, trips)
         period = q.period if standalone == q.search else date_named(standalone)
-        retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period)
-        evidence = gather(q, retrieval.passages, self._article_text)
-        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure,
-                        register_quotes=self._register_quotes(q) if not filters else {})
+        vector = q.read.vector if standalone == q.text and q.read else None  # e5's "query: " pass read it already
+        retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period, query_vector=vector)
+        quotes = self._register_quotes(q) if not filters else {}
+        evidence = gather(q, retrieval.passages, self._article, quotes)
+        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure, register_quotes=quotes)
 
     def _register_quotes(self, q) -> dict[str, list[str]]:
         """For "who led / who came along" about a trip the register holds ("Who led the Hamburg delegation to
@@ -189,20 +206,18 @@ class Assistant:
         rows = self.ws.store.get([chunk_id])
         return Passage.from_stored(rows[0], 1.0) if rows else None
 
-    def _article_text(self, doc_id: str) -> str:
-        kept = self.ws.manifest.text(doc_id)  # the article as ingested (older indexes: joined from its chunks)
-        return kept if kept is not None else "\n".join(c.text for c in self.ws.store.chunks_of(doc_id))
+    def _article(self, doc_id: str) -> ArticleReading | None:
+        return read_article(self.ws, doc_id)  # the article as ingested, with its annotation
 
 
 def _came_from(trip: Trip, place: str) -> bool:
     """The trip's origin is this place (a place id: "Hamburger Delegation", "the Hamburg delegation")."""
-    from index.places import place_spans
-    from index.terms import words
+    from ingest import gazetteer
 
     if trip.origin is None:
         return False
-    spans = place_spans(words(trip.origin.value.get("place", "")))
-    return bool(spans) and spans[0][2] == place
+    origin = trip.origin.value.get("id") or getattr(gazetteer.place(trip.origin.value.get("place", "")), "id", None)
+    return origin == place
 
 
 def _result(p: Prepared, draft: Draft, generate_s: float) -> Answer:

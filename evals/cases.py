@@ -15,6 +15,7 @@ import yaml
 
 DEFAULT_CASES = Path(__file__).with_name("cases.yaml")
 NEWS_CASES = Path(__file__).with_name("cases_news.yaml")  # about the distractor articles; run with them
+NOT_STATED_CASES = Path(__file__).with_name("cases_not_stated.yaml")  # details the distractor articles do not give
 
 
 class CaseError(ValueError):
@@ -34,6 +35,8 @@ class Case:
     todo: bool = False  # written from a 👎 (or so marked): listed by the eval, scored once its slots are filled in
     comment: str = ""
     scope: str = ""  # "sample": about the sample corpus as a whole (a list or count of its trips), see cases.yaml
+    split: str = ""  # "heldout": kept apart while the answering is worked on; reported as its own file
+    slot: str = ""  # what is asked (person, companion, place, date, amount, organisation, outcome), where labelled
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -65,8 +68,9 @@ def load_cases(path: Path) -> list[Case]:
             raise CaseError(f"Case {row['id']} is answerable but expects nothing (no expect, no expect_sources).")
         cases.append(Case(str(row["id"]), [str(t) for t in turns], answerable, expect, sources,
                           str(row.get("category") or ("followup" if len(turns) > 1 else "general")),
-                          str(row.get("lang") or "de"), path.stem, todo, str(row.get("comment") or ""),
-                          str(row.get("scope") or "")))
+                          str(row.get("lang") or "de"), path.stem + ("-heldout" if row.get("split") == "heldout" else ""),
+                          todo, str(row.get("comment") or ""), str(row.get("scope") or ""), str(row.get("split") or ""),
+                          str(row.get("slot") or "")))
     return cases
 
 

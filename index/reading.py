@@ -12,12 +12,13 @@ reindex`), so a new annotator never leaves old readings behind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.vectors import SentenceVectors, sentence_vectors, texts_to_embed
 from ingest import annotate as annotator
-from ingest.annotate import Annotation, annotate
+from ingest.annotate import Annotation, Entity, annotate
 from ingest.model import Chunk
 
 ANNOTATE_GROUP = 16  # articles read per encoder call when annotating stored articles
@@ -87,3 +88,77 @@ def annotate_stale(ws, progress: Callable[[int, int], None] | None = None) -> in
         if progress:
             progress(n, len(todo))
     return len(todo)
+
+
+# -- what question time reads: an article with its annotation
+
+@dataclass
+class ArticleReading:
+    """An indexed article's text and its annotation: what the evidence check and the answerers read persons,
+    places and dates from (never detecting them again)."""
+
+    text: str
+    annotation: Annotation
+
+    def __post_init__(self):
+        self._offsets: dict[str, int | None] = {}
+
+    def offset_of(self, passage_text: str) -> int | None:
+        """Where a passage (a chunk: a slice of the article) starts in the article's text."""
+        if passage_text not in self._offsets:
+            at = self.text.find(passage_text)
+            self._offsets[passage_text] = at if at >= 0 else None
+        return self._offsets[passage_text]
+
+    def entities_in(self, passage_text: str, start: int = 0, end: int | None = None) -> list[Entity]:
+        """The entities inside [start, end) of a passage's text."""
+        at = self.offset_of(passage_text)
+        if at is None:
+            return []
+        a, b = at + start, at + (len(passage_text) if end is None else end)
+        return [e for e in self.annotation.entities if a <= e.start and e.end <= b]
+
+    def place_ids(self) -> set[str]:
+        """Every place the article names, and what it lies in (a city's country, a country's continent): an
+        article about Peking speaks of China, one about Japan of Asia; and the countries its adjectives name
+        ("US-amerikanisch", "die polnischen Gastgeber"), as the annotator reads them (ingest.gazetteer)."""
+        if not hasattr(self, "_places"):
+            from ingest import gazetteer
+
+            codes = {gazetteer.adjective_country(w) for w in re.findall(r"\b[\w-]+\b", self.text)
+                     if w[:1].islower() or "-" in w}
+            self._places = places_with_containers(self.annotation.of_kind("place")) | \
+                places_with_containers([Entity("place", 0, 0, "", 0, {"country": c}) for c in codes if c])
+        return self._places
+
+
+def places_with_containers(places: list[Entity]) -> set[str]:
+    from index.places import continent_of
+
+    ids: set[str] = set()
+    for e in places:
+        ids.add(e.attrs.get("id") or "")
+        country = e.attrs.get("country")
+        if country:
+            ids.add(f"country:{country}")
+            continent = continent_of(country)
+            if continent:
+                ids.add(f"continent:{continent}")
+    ids.discard("")
+    return ids
+
+
+def read_article(ws, doc_id: str) -> ArticleReading | None:
+    """The article as indexed with its stored annotation (read now, and not stored, for an index that has
+    none yet: `annotate_stale` fills those in at the next ingest or start)."""
+    text = ws.manifest.text(doc_id)
+    if text is None:  # older indexes kept no text: joined from its chunks
+        chunks = ws.store.chunks_of(doc_id)
+        if not chunks:
+            return None
+        text = "\n".join(c.text for c in chunks)
+    annotation = ws.manifest.annotation(doc_id)
+    if annotation is None:
+        record = ws.manifest.doc(doc_id)
+        annotation = annotate_article(text, record.date if record else None, [])
+    return ArticleReading(text, annotation)

@@ -158,23 +158,27 @@ class Retriever:
         return self._keywords
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-                 method: str = "hybrid", period: PubDate | None = None) -> Retrieval:
-        """The top_k passages for the question text; `period`: the month or year it names, if any."""
+                 method: str = "hybrid", period: PubDate | None = None, query_vector: list[float] | None = None) -> Retrieval:
+        """The top_k passages for the question text; `period`: the month or year it names, if any;
+        `query_vector`: the question's e5 "query: " vector when the annotator has read it already (used only
+        when the index's embedder is that in-process e5: another embedder's vectors live in another space)."""
         if method not in METHODS:
             raise ValueError(f"Unknown retrieval method {method!r}; choose one of {', '.join(METHODS)}.")
         start = time.perf_counter()
         self.refresh()
+        if not hasattr(self.ws.embed_model, "encode_passages"):  # not the in-process e5 (index/embedders.py)
+            query_vector = None
         with self.ws.reading():
-            return self._retrieve(question, top_k, filters, method, period, start)
+            return self._retrieve(question, top_k, filters, method, period, start, query_vector)
 
     def _retrieve(self, question: str, top_k: int | None, filters: Filters | None, method: str,
-                  period: PubDate | None, start: float) -> Retrieval:
+                  period: PubDate | None, start: float, query_vector: list[float] | None = None) -> Retrieval:
         k = top_k or self.cfg.top_k
         n = max(self.cfg.candidates, k)
         filters = filters or Filters()
         named = period
         scopes = [filters] + ([filters.within(named)] if named else [])
-        vector = self.ws.embed_model.get_query_embedding(question) if method != "keyword" else None
+        vector = None if method == "keyword" else query_vector or self.ws.embed_model.get_query_embedding(question)
         keywords = self.keywords()
         if method == "dense":
             keywords = None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.clean import fold, fold_accents
 
-ANNOTATOR = "2"
+ANNOTATOR = "3"
 LEXICON = Path(__file__).with_name("lexicon")
 
 
@@ -147,6 +147,102 @@ def annotate(text: str, published: str | None = None, encoded=None, sentences: l
     return Annotation(language_of(text), list(sentences), entities, ANNOTATOR), vectors
 
 
+@dataclass
+class ReadQuestion:
+    """A question as the annotator reads it, and its vector as retrieval searches with it (e5's "query: "
+    reading: one forward pass gives both)."""
+
+    annotation: Annotation
+    vector: list[float]
+
+
+def read_question(text: str) -> ReadQuestion:
+    """A question read like an article (the same tagger, gazetteer, roles and dates), with what its few words
+    lack beside it: no article around it tells a place from a noun, so a name the gazetteer knows that the
+    question writes capitalised is the place the user means ("Who led the delegation to the United States?"),
+    a demonym the tagger took for an organisation is its place ("die Hamburger Delegation"), and a
+    capitalised word right after a role names that person ("NASA-Chef Griffin")."""
+    from ingest.encoder import encoder
+    from ingest.entities import tagger
+
+    encoded = encoder().encode([text], query=True)[0]
+    sentences = [(0, len(text))]
+    raw = []
+    for span in tagger().tag(text, encoded.spans, encoded.states):
+        kind = {"PER": "person", "LOC": "place", "ORG": "org"}[span.kind]
+        raw.append(Entity(kind, span.start, span.end, text[span.start:span.end], 0))
+    raw = [_demonym_place(e) for e in raw]
+    raw += _role_named(text, raw)
+    entities = _read(text, sentences, raw, None)
+    entities += _named_places(text, entities)
+    entities.sort(key=lambda e: (e.start, e.end))
+    return ReadQuestion(Annotation(language_of(text), sentences, entities, ANNOTATOR), encoded.vector.tolist())
+
+
+def _demonym_place(e: Entity) -> Entity:
+    """An organisation named by a demonym ("Hamburger", "die Dresdner Wirtschaftsdelegation"): whose it is, the
+    place the demonym names."""
+    from ingest import gazetteer
+
+    first = e.text.split()[0]
+    if e.kind == "org" and gazetteer.demonym_place(first) and not gazetteer.place(first):
+        return Entity("place", e.start, e.start + len(first), first, e.sentence)
+    return e
+
+
+_NAME_WORD = re.compile(r"[A-ZÄÖÜ][\w'’-]+")
+
+
+def _role_named(text: str, found: list[Entity]) -> list[Entity]:
+    """A capitalised word (or two) right after a role word, outside any entity: the person of that role
+    ("Wirtschaftssenator Westhagemann", "NASA-Chef Griffin"; a place or a role is not a name)."""
+    from ingest import gazetteer
+
+    out = []
+    for m in re.finditer(r"(?P<role>[\w-]+)\s+(?P<name>[A-ZÄÖÜ][\w'’-]+(?:\s+[A-ZÄÖÜ][\w'’-]+)?)", text):
+        if role_of(m["role"]) is None or any(e.start < m.end("name") and m.start("name") < e.end for e in found + out):
+            continue
+        words = [w for w in m["name"].split() if role_of(w) is None and not gazetteer.place(w)]
+        if not words or words[0] != m["name"].split()[0]:
+            continue
+        name = " ".join(words)
+        start = m.start("name")
+        out.append(Entity("person", start, start + len(name), name, 0))
+    return out
+
+
+_CAPITALISED_RUN = re.compile(r"[A-ZÄÖÜ][\w-]*(?:\s+[A-ZÄÖÜ][\w-]*){0,2}")
+
+
+def _named_places(text: str, found: list[Entity]) -> list[Entity]:
+    """Capitalised names the gazetteer knows, outside the entities found: countries, regions, continents, and
+    cities of MIN_BACKOFF_POPULATION people or more (the longest name first: "New York", "Vereinigten Staaten"),
+    and a city's demonym ("Kieler")."""
+    from ingest import gazetteer
+
+    out = []
+    for run in _CAPITALISED_RUN.finditer(text):
+        words = list(re.finditer(r"\S+", run.group(0)))
+        i = 0
+        while i < len(words):
+            for j in range(len(words), i, -1):
+                start, end = run.start() + words[i].start(), run.start() + words[j - 1].end()
+                name = text[start:end]
+                if any(e.start < end and start < e.end for e in found + out):
+                    continue
+                hit = gazetteer.place(_strip_inflection(name))
+                form = "name"
+                if hit is None and j == i + 1:  # "die Kieler Handelsdelegation": whose delegation
+                    hit, form = gazetteer.demonym_place(name), "demonym"
+                if hit and (hit.level != "city" or hit.population >= MIN_BACKOFF_POPULATION or form == "demonym"):
+                    out.append(Entity("place", start, end, name, 0, {"id": hit.id, "name": hit.name, "country": hit.country,
+                                                                      "level": hit.level, "form": form}))
+                    i = j - 1
+                    break
+            i += 1
+    return out
+
+
 def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], published: str | None) -> list[Entity]:
     out: list[Entity] = []
     context = _countries_named(text, raw)
@@ -196,6 +292,10 @@ def _countries_named(text: str, raw: list[Entity]) -> list[str]:
 def _place(e: Entity, text: str, context: list[str]) -> Entity:
     from ingest import gazetteer
 
+    lead = re.match(r"(?:[a-zäöüß][\w-]*\s+)+(?=[A-ZÄÖÜ])", e.text)
+    if lead:  # "im pakistanischen Lahore": the tagger took the adjective in; the place is its name
+        e.start += lead.end()
+        e.text = e.text[lead.end():]
     name = _strip_inflection(e.text)
     found = None
     for country in context[:3]:

@@ -49,7 +49,7 @@ class DateMention:
     start: int
     end: int
     text: str
-    value: str  # YYYY, YYYY-MM, YYYY-MM-DD (a week: its Monday)
+    value: str | None  # YYYY, YYYY-MM, YYYY-MM-DD (a week: its Monday); None: relative, and no date to resolve it by
     precision: str  # day | week | month | year
     relative: bool  # resolved against the article's date
 
@@ -81,7 +81,9 @@ def _dateparser(phrase: str, base: dt.date, future: bool) -> dt.date | None:
 
 def find_dates(text: str, published: str | None, future_context=None) -> list[DateMention]:
     """Every date the text mentions, resolved. `published`: the article's date (YYYY[-MM[-DD]]); without it,
-    relative dates and days without a year stay unresolved (left out). `future_context(start)`: whether the
+    relative dates ("am Dienstag", "gestern", "in der kommenden Woche") are kept unresolved (value None: the
+    text states a date, which one it cannot say), and so are days without a year when the text writes no full
+    date to take the year from. `future_context(start)`: whether the
     words around a position speak of the future (a bare weekday then means the next one)."""
     base = _base(published)
     exact = base is not None and len(published or "") >= 10  # a day to count days from
@@ -106,12 +108,18 @@ def find_dates(text: str, published: str | None, future_context=None) -> list[Da
                     m["unit"].lower().startswith("woche") else None
             else:
                 got = _resolve(shape, m, base, bool(future_context and future_context(m.start())))
+            if got is None and shape not in ("month", "year"):  # "am 13. November", "Mitte Juli", "am Dienstag" of no known year
+                unit = (m.groupdict().get("unit") or "").lower()[:4]
+                got = (None, "month" if shape == "part" else _UNRESOLVED_PRECISION.get(unit, "day"), shape != "day")
             if got is None:
                 continue
             value, precision, relative = got
             taken.append((m.start(), m.end()))
             out.append(DateMention(m.start(), m.end(), m.group(0), value, precision, relative))
     return sorted(out, key=lambda d: d.start)
+
+
+_UNRESOLVED_PRECISION = {"woch": "week", "mona": "month", "jahr": "year"}  # by the unit's first letters; else a day
 
 
 def _first_full_date(text: str) -> dt.date | None:

@@ -77,20 +77,21 @@ class Encoder:
             self._lib.e5_embed_batch(self._model, arr, n, int(query), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         return out[:n]
 
-    def encode(self, texts: list[str]) -> list[Encoded]:
-        """Each text read once ("passage: " prefix): its vector and its tokens' spans and states. A text longer
-        than the model's window (510 tokens, a few hundred words) is read up to it; sentences are far shorter."""
+    def encode(self, texts: list[str], query: bool = False) -> list[Encoded]:
+        """Each text read once ("passage: " prefix, or "query: " for a question: its vector is then the one
+        retrieval searches with): its vector and its tokens' spans and states. A text longer than the model's
+        window (510 tokens, a few hundred words) is read up to it; sentences are far shorter."""
         out: list[Encoded] = []
         for part in _batches(texts, self.max_tokens):
-            for text, (ids, states) in zip(part, self._raw(part)):
+            for text, (ids, states) in zip(part, self._raw(part, query=query)):
                 vector = states[:, -DIM:].mean(axis=0)  # the output layer, every token: e5_embed's pooling
                 vector /= max(float(np.linalg.norm(vector)), 1e-12)
                 pieces = [self.piece(i) for i in ids[1:-1]]
-                first = _after_prefix(pieces) + 1
+                first = _after_prefix(pieces, QUERY_PREFIX if query else PREFIX) + 1
                 out.append(Encoded(vector, _align(text, pieces[first - 1:]), states[first:len(ids) - 1, :-DIM]))
         return out
 
-    def _raw(self, texts: list[str], layers: tuple[int, ...] = LAYERS) -> list[tuple[list[int], np.ndarray]]:
+    def _raw(self, texts: list[str], layers: tuple[int, ...] = LAYERS, query: bool = False) -> list[tuple[list[int], np.ndarray]]:
         n = len(texts)
         cap = sum(min(len(t.encode("utf-8")) + 16, self.max_tokens) for t in texts) + 2 * n
         states = np.empty((cap, len(layers) * DIM), dtype=np.float32)
@@ -98,7 +99,7 @@ class Encoder:
         counts = (ctypes.c_int * n)()
         arr = (ctypes.c_char_p * n)(*[t.encode("utf-8") for t in texts])
         wanted = (ctypes.c_int * len(layers))(*layers)
-        total = self._lib.e5_token_states(self._model, arr, n, 0, wanted, len(layers),
+        total = self._lib.e5_token_states(self._model, arr, n, int(query), wanted, len(layers),
                                           states.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), ids, counts, cap)
         if total < 0:
             raise EncoderError("More tokens than the buffer holds (a bug in the estimate).")
@@ -137,13 +138,14 @@ def _batches(texts: list[str], max_tokens: int):
 
 
 PREFIX = "passage:"
+QUERY_PREFIX = "query:"
 
 
-def _after_prefix(pieces: list[str]) -> int:
-    """How many of the pieces spell the "passage: " prefix (its space may start the text's first piece)."""
+def _after_prefix(pieces: list[str], prefix: str = PREFIX) -> int:
+    """How many of the pieces spell the prefix, "passage: " or "query: " (its space may start the text's first piece)."""
     seen = ""
     for n, piece in enumerate(pieces):
-        if seen == PREFIX:
+        if seen == prefix:
             return n + (piece == "\u2581")
         seen += piece.replace("\u2581", "")
     return len(pieces)

@@ -69,14 +69,14 @@ def test_the_relation_asked_about_is_what_the_question_asks():
 
 
 def test_who_question_wants_a_person_it_does_not_already_name():
-    from index.places import places_in
     from assistant.question import analyse, answer_type_present
+    from ingest.annotate import annotate
 
     q = analyse("Wer begleitete Verteidigungsminister Guttenberg nach Afghanistan?")
     restated = "Verteidigungsminister Guttenberg besuchte die Truppen in Afghanistan."
     answering = "Begleitet wurde Guttenberg von den Ministerpräsidenten David McAllister und Wolfgang Böhmer."
-    assert not answer_type_present("who", restated, places_in(restated), q)
-    assert answer_type_present("who", answering, places_in(answering), q)
+    assert not answer_type_present("who", restated, annotate(restated)[0].entities, q)
+    assert answer_type_present("who", answering, annotate(answering)[0].entities, q)
 
 
 def test_english_question_about_who_led_quotes_the_leader(assistant):

@@ -264,9 +264,11 @@ def test_a_range_of_days_gives_its_first_and_last_day():
     assert [(d.value, d.text) for d in got] == [("2019-11-25", "vom 25."), ("2019-11-28", "bis zum 28. November 2019")]
 
 
-def test_a_weekday_needs_the_articles_day():
-    assert find_dates("Am Dienstag reiste sie nach Oslo.", "2026-03") == []
+def test_a_weekday_needs_the_articles_day_to_say_which_but_is_a_date_without_it():
+    unresolved = find_dates("Am Dienstag reiste sie nach Oslo.", "2026-03")
+    assert [(d.text, d.value, d.precision) for d in unresolved] == [("Am Dienstag", None, "day")]
     assert [d.value for d in find_dates("Am Dienstag reiste sie nach Oslo.", "2026-03-04")] == ["2026-03-03"]
+    assert [(d.value, d.precision) for d in find_dates("Die Messe ist in der kommenden Woche.", None)] == [(None, "week")]
 
 
 # -- the layer at ingest: stored once per article, read again when the annotator changes

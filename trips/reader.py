@@ -323,7 +323,7 @@ class AnnotationReader:
         for status in ("cancelled", "postponed"):
             if said(status):
                 return status
-        dates = [d.attrs["value"] for d in ann.of_kind("date", i) if d.attrs.get("precision") in ("day", "week", "month")]
+        dates = [d.attrs["value"] for d in _resolved(ann, i) if d.attrs.get("precision") in ("day", "week", "month")]
         if published and dates and all(d[:len(published)] > published[:len(d)] for d in dates):
             return "announced"
         if said("announced"):
@@ -382,6 +382,12 @@ class AnnotationReader:
 _PRECISION = {"day": 0, "week": 1, "month": 2, "year": 3}
 
 
+def _resolved(ann: Annotation, sentence: int | None = None) -> list[Entity]:
+    """The dates of the article (or of one sentence) that say which day, week, month or year: a weekday in
+    an article without a date of its own says none."""
+    return [e for e in ann.of_kind("date", sentence) if e.attrs.get("value")]
+
+
 def _when(source: Source, d: _Draft) -> list[Entity]:
     """The dates of a trip, first and last: those of its sentences (else of the sentence before or after its
     first), the most precise kind; of several trips one sentence lists ("im November und Dezember zwei Reisen
@@ -389,22 +395,22 @@ def _when(source: Source, d: _Draft) -> list[Entity]:
     written elsewhere in its sentences ("vom 25. bis zum 28. November")."""
     ann = source.annotation
     first = min(d.sentences)
-    dates = [e for i in sorted(d.sentences) for e in ann.of_kind("date", i)]
+    dates = [e for i in sorted(d.sentences) for e in _resolved(ann, i)]
     if not dates:
-        dates = [e for i in (first - 1, first + 1) for e in ann.of_kind("date", i)]
+        dates = [e for i in (first - 1, first + 1) for e in _resolved(ann, i)]
     published = (source.date or "")[:4]
     dates = [e for e in dates if e.attrs["precision"] != "year" or not published or e.attrs["value"] >= str(int(published) - 1)]
     if not dates:
         return []
     if d.split:
-        in_first = [e for e in ann.of_kind("date", first) if e.attrs["precision"] in ("day", "month")]
+        in_first = [e for e in _resolved(ann, first) if e.attrs["precision"] in ("day", "month")]
         a, b = ann.sentences[first]
         countries = list(dict.fromkeys(p.attrs.get("country") for p in ann.of_kind("place", first)
                                        if a <= p.start < b and p.attrs.get("level") == "country"))
         mine = d.stops[0].place.attrs.get("country")
         if len(in_first) == len(countries) and mine in countries:
             chosen = in_first[countries.index(mine)]
-            days = [e for e in ann.of_kind("date") if e.attrs["precision"] == "day" and e.attrs["value"].startswith(chosen.attrs["value"])]
+            days = [e for e in _resolved(ann) if e.attrs["precision"] == "day" and e.attrs["value"].startswith(chosen.attrs["value"])]
             days = days if len(days) == 2 and days[1].start - days[0].end < 5 else []  # "vom 25. bis zum 28. November"
             return sorted(days, key=lambda e: e.attrs["value"]) if days else [chosen]
     best = min(_PRECISION.get(e.attrs["precision"], 3) for e in dates)

@@ -1,0 +1,118 @@
+"""What a question asks for, read by the annotator, and whether a sentence states it: the evidence check that
+refuses a question whose asked detail the articles do not give. Every sentence here is written for the test
+(none is from the corpus or the eval cases)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.evidence import states
+from assistant.question import analyse, asked_slot, detect_language
+from ingest.annotate import annotate, lexicon, read_question
+
+
+def _entities(sentence: str):
+    return annotate(sentence)[0].entities
+
+
+# -- the question, read once by the annotator
+
+def test_a_question_is_read_by_the_articles_annotator_and_its_pass_gives_the_search_vector():
+    from ingest.encoder import encoder
+
+    text = "Who led the delegation to the United States in 2019?"
+    read = read_question(text)
+    assert [(e.kind, e.attrs.get("id")) for e in read.annotation.entities if e.kind == "place"] == [("place", "country:US")]
+    searched = encoder().embed([text], query=True)[0]
+    assert float(np.dot(searched, np.asarray(read.vector, dtype=np.float32))) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_demonym_in_a_question_names_its_city_and_a_word_after_a_role_names_a_person():
+    kiel = read_question("Wer leitete die Kieler Handelsdelegation nach Chile?").annotation.of_kind("place")
+    assert [(e.text, e.attrs["form"]) for e in kiel] == [("Kieler", "demonym"), ("Chile", "name")]
+    people = read_question("Was sagte Handelsministerin Brakelmann in Lima?").annotation.of_kind("person")
+    assert [e.text for e in people] == ["Brakelmann"]
+
+
+def test_the_questions_places_are_gazetteer_ids_so_spellings_and_languages_meet():
+    assert analyse("Wer reiste nach Tokyo?").places == analyse("Wer reiste nach Tokio?").places == {"city:1850147"}
+    assert analyse("Which firms went to the United States?").places == analyse("Welche Firmen reisten in die USA?").places
+
+
+# -- the slot asked for
+
+@pytest.mark.parametrize("entry", lexicon("question_slots"), ids=lambda e: f"{e['slot']}:{e['nouns'][0]}")
+def test_every_slot_noun_list_has_questions_of_its_own_that_ask_for_that_slot(entry):
+    for example in entry["examples"]:
+        q = analyse(example)
+        assert q.slot == entry["slot"], example
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("Wer begleitete die Ministerin nach Oslo?", "companion"),
+    ("Mit wem traf sich die Ministerin in Oslo?", "person"),  # whom she met: not who came along
+    ("Wann eröffnete die Kammer ihr Büro in Lyon?", "date"),
+    ("On which day did the mayor arrive in Riga?", "date"),
+    ("Wie hoch war die Gage der Sängerin in Wien?", "amount"),  # a payment asked for by its name
+    ("How high was the fee for the talk in Vienna?", "amount"),
+    ("Wie viele Firmen reisten mit nach Lima?", "number"),
+    ("Wie hieß der Fahrer, der die Gäste nach Riga brachte?", "person"),  # a name, whatever the noun
+    ("Warum reiste die Ministerin nach Oslo?", None),  # a reason: no slot the check can test
+])
+def test_the_slot_a_question_asks_for(question, slot):
+    assert analyse(question).slot == slot
+
+
+def test_the_slot_is_decided_from_the_analysis_alone():
+    assert asked_slot("Welche Stadt besuchte die Kammer zuerst?", "where", "de", set()) == "place"
+    assert detect_language("On which day did the mayor arrive in Riga?") == "en"
+
+
+# -- does a sentence state it?
+
+@pytest.mark.parametrize("question, silent, stating", [
+    ("Wer begleitete Ministerin Eva Kron nach Oslo?",
+     "Ministerin Eva Kron traf in Oslo Bürgermeister Jan Holm.",  # someone she met is no companion
+     "Begleitet wurde Eva Kron von Staatssekretär Uwe Sand."),
+    ("An welchem Tag eröffnete die Kammer ihr Büro in Lyon?",
+     "Die Kammer eröffnete im März 2021 ihr Büro in Lyon.",  # a month does not say which day
+     "Die Kammer eröffnete am 4. März 2021 ihr Büro in Lyon."),
+    ("Wann spielt das Orchester in Graz?",
+     "Das Orchester spielte am 2. Mai 2019 in Linz.",  # the date of another place's concert
+     "Das Orchester spielte am 2. Mai 2019 in Graz."),
+    ("Wie heißt die Sprecherin des Ministeriums?",
+     "Die Sprecherin des Ministeriums äußerte sich nicht.",  # the role, not a name
+     "Die Sprecherin des Ministeriums, Hanna Ruf, äußerte sich nicht."),
+    ("In welchem Hotel wohnte die Delegation in Riga?",
+     "Die Delegation wohnte in einem Hotel in Riga.",
+     "Die Delegation wohnte im Hotel Metropol in Riga."),
+    ("Welches Abkommen unterzeichnete der Minister in Riga?",
+     "Der Minister besuchte in Riga eine Werft.",
+     "In Riga unterzeichnete der Minister ein Abkommen über Flüssiggas."),
+    ("Wie hoch war die Gage der Sängerin in Wien?",
+     "Die Sängerin trat in Wien vor 2.000 Gästen auf.",
+     "Die Sängerin bekam für den Abend in Wien 20.000 Euro."),
+])
+def test_a_sentence_states_the_asked_slot_only_with_a_value_of_it(question, silent, stating):
+    q = analyse(question)
+    assert not states(q, silent, _entities(silent))
+    assert states(q, stating, _entities(stating))
+
+
+def test_a_sentence_the_register_read_the_companions_from_states_them():
+    q = analyse("Wer begleitete Ministerin Eva Kron nach Oslo?")
+    sentence = "Mit ihr reisten Jan Holm und Uwe Sand."
+    assert not states(q, sentence, _entities(sentence))
+    assert states(q, sentence, _entities(sentence), register_quotes=("Jan Holm und Uwe Sand",))
+
+
+# -- the answer: refused with a true reason and the closest sentence, marked
+
+def test_a_detail_the_articles_do_not_state_is_refused_with_the_closest_sentence_marked(assistant):
+    answer = assistant.answer("In welchem Hotel übernachtete die Leipziger Delegation in Tokio?")
+    assert answer.refused and "keinen Ort" in answer.answer
+    assert "beantwortet die Frage nicht" in answer.answer and answer.citations
+    assert answer.citations[0].quotes[0] in answer.answer
+    english = assistant.answer("In which hotel did the Leipzig delegation stay in Tokyo?")
+    assert english.refused and "no place" in english.answer and "does not answer" in english.answer
