@@ -19,6 +19,7 @@ from index.reading import ArticleReading
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
 from ingest.annotate import Entity
+from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
 
@@ -146,7 +147,11 @@ def _same_places(q: Question, entities: list[Entity]) -> bool:
     named = [e for e in entities if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:")]
     if not q.places or not named:
         return True
-    return any(t.found_in(set(), places_with_containers(named), "") for t in q.critical if t.place)
+    if any(t.found_in(set(), places_with_containers(named), "") for t in q.critical if t.place):
+        return True
+    # the sentence names where the question's places lie ("eine Reise in die USA" for New York and Boston)
+    countries = {f"country:{p.country}" for p in map(gazetteer.by_id, q.places) if p is not None and p.country}
+    return bool(countries & {e.attrs.get("id") for e in named})
 
 
 def _of_head(q: Question, sentence: str) -> bool:

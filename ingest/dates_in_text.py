@@ -40,6 +40,11 @@ _SHAPES = [
     ("relative_unit", re.compile(r"\b(?:in\s+der\s+|im\s+|in\s+dieser\s+|diese[rnm]?\s+)?(?P<dir>kommenden?|nächsten?|vergangenen?|letzten?|vorigen?|dieser|diesem|diesen)\s+(?P<unit>Woche|Monat|Monats|Jahr|Jahres)\b", re.I)),
     ("ago", re.compile(rf"\b(?P<dir>vor|in|nach)\s+(?P<n>\d+|{'|'.join(_COUNT)})\s+{_UNIT}\b", re.I)),
     ("word", re.compile(r"\b(?P<word>vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow)\b", re.I)),
+    # a time told by an event ("kurz nach den Präsidentschaftswahlen", "unmittelbar vor dem Gipfel"): an
+    # event-anchored expression in TimeML's terms (TIMEX3 with an anchor, Pustejovsky et al. 2003); it states
+    # when, which day it cannot say
+    ("anchored", re.compile(r"\b(?:kurz|unmittelbar|direkt|gleich|wenige\s+Tage|shortly|just|right)\s+(?:nach|vor|before|after)\s+"
+                            r"(?:de[nmrs]|die|das|einer?|the)\s+(?-i:(?:[a-zäöüß]\w*\s+)?[A-ZÄÖÜ][\w-]+|[a-z]\w+)", re.I)),
     ("year", re.compile(r"\b(?:im\s+Jahr(?:e)?\s+|seit\s+|bis\s+)?(?P<year>(?:19|20)\d\d)\b(?!\s*(?:Euro|Dollar|Menschen|Mitglieder|Meter|km|Kilometer|Tonnen|Prozent))")),
 ]
 
@@ -50,7 +55,7 @@ class DateMention:
     end: int
     text: str
     value: str | None  # YYYY, YYYY-MM, YYYY-MM-DD (a week: its Monday); None: relative, and no date to resolve it by
-    precision: str  # day | week | month | year
+    precision: str  # day | week | month | year | event (told by an event: "kurz nach der Wahl")
     relative: bool  # resolved against the article's date
 
 
@@ -110,7 +115,8 @@ def find_dates(text: str, published: str | None, future_context=None) -> list[Da
                 got = _resolve(shape, m, base, bool(future_context and future_context(m.start())))
             if got is None and shape not in ("month", "year"):  # "am 13. November", "Mitte Juli", "am Dienstag" of no known year
                 unit = (m.groupdict().get("unit") or "").lower()[:4]
-                got = (None, "month" if shape == "part" else _UNRESOLVED_PRECISION.get(unit, "day"), shape != "day")
+                precision = "event" if shape == "anchored" else "month" if shape == "part" else _UNRESOLVED_PRECISION.get(unit, "day")
+                got = (None, precision, shape != "day")
             if got is None:
                 continue
             value, precision, relative = got

@@ -116,3 +116,9 @@ def test_a_detail_the_articles_do_not_state_is_refused_with_the_closest_sentence
     assert answer.citations[0].quotes[0] in answer.answer
     english = assistant.answer("In which hotel did the Leipzig delegation stay in Tokyo?")
     assert english.refused and "no place" in english.answer and "does not answer" in english.answer
+
+
+def test_a_sentence_naming_the_country_of_the_questions_cities_is_about_them():
+    q = analyse("Wann reiste die Delegation nach Boston und Chicago?")
+    sentence = "Kurz nach den Wahlen in den USA reiste eine Delegation aus Kiel in die Vereinigten Staaten."
+    assert states(q, sentence, _entities(sentence))

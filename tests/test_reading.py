@@ -482,3 +482,17 @@ def test_an_organisation_someone_works_for_is_no_companion_of_its_own():
                                {"name": "Nordlicht GmbH"}))
     along = [p.attrs["name"] for p in _companion_mentions(sentence, ann, 0, 0, len(sentence))]
     assert along == ["Erika Muster", "Jan Probe"]
+
+
+def test_a_time_told_by_an_event_is_a_date_that_names_no_day():
+    got = find_dates("Kurz nach den Präsidentschaftswahlen in Chile reiste eine Delegation nach Santiago.", "2024-12")
+    assert [(d.text, d.value, d.precision) for d in got] == [("Kurz nach den Präsidentschaftswahlen", None, "event")]
+    assert [d.text for d in find_dates("Shortly after the election he flew to Lima.", None)] == ["Shortly after the election"]
+    assert find_dates("Er kam kurz nach 10 Uhr an.", "2024-12-03") == []  # a clock time is no event
+
+
+def test_an_adjective_the_tagger_takes_into_a_place_is_left_out_of_it():
+    from ingest.annotate import annotate
+
+    places = annotate("Das Treffen im pakistanischen Lahore ist am 27. August 2014 vertagt worden.")[0].of_kind("place")
+    assert [(p.text, p.attrs["id"]) for p in places] == [("Lahore", "city:1172451")]
