@@ -483,13 +483,15 @@ def cmd_serve(args) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     _port_free(settings.server.host, settings.server.port)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     import faulthandler
     import signal
 
+    import bm25s  # noqa: F401 - it sets DEBUG on its own logger when imported: imported first, it is set back below
+
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: what every thread is doing, in the log
-    for noisy in ("bm25s", "httpx", "httpcore", "urllib3"):  # bm25s sets DEBUG on its own logger; httpx logs every request
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in ("bm25s", "httpx", "httpcore", "urllib3"):  # httpx logs every request it makes
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.log_level == "debug" else logging.WARNING)
     from assistant.service import Assistant
     from index.sync import IngestBusy, sync
     from index.workspace import Workspace
@@ -535,6 +537,8 @@ def cmd_serve(args) -> int:
                 log.info("The local model's worker is ready.")
 
         threading.Thread(target=warm, name="llamacpp-warm-up", daemon=True).start()
+    took = assistant.ready()  # the first question does not wait for the annotator's models to load
+    logging.getLogger("delegations.serve").info("Ready to read questions (%.1f s).", took)
     if args.watch is not None:
         from index import watch
 
@@ -542,7 +546,7 @@ def cmd_serve(args) -> int:
         if folder.exists() and not folder.is_dir():
             raise UserError(f"--watch takes a folder; {folder} is a file.")
         watch.start(folder.resolve(), lambda path: worker.sync([path]))
-    serve(settings, assistant, worker)
+    serve(settings, assistant, worker, log_level=args.log_level)
     return 0
 
 
@@ -764,6 +768,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--root-path", help="sub-path behind a reverse proxy, e.g. /assistent")
+    p.add_argument("--log-level", choices=["debug", "info", "warning"], default="info",
+                   help="what the log says (default info: start, ingests, warnings; debug adds one line per request)")
     p.add_argument("--watch", nargs="?", const="", metavar="DIR",
                    help="keep the index in step with a folder: added, changed and deleted files within seconds "
                         "(default folder: corpus/)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from assistant.answer import MARKER
 from assistant.llms import GenerationBusy
-from assistant.service import Assistant, QuestionError, Turn
+from assistant.service import MAX_QUESTION_CHARS, Assistant, QuestionError, Turn
 from assistant.feedback import Feedback, FeedbackStore
 from index.retrieve import Filters
 
@@ -62,6 +62,12 @@ a.cite { text-decoration: none; font-weight: 600; }
 
 
 # -- rendering (pure functions, tested without a browser)
+
+
+EMPTY_QUESTION_HINT = ("<p>Bitte zuerst eine Frage eingeben, zum Beispiel „Wer leitete die Delegation nach Japan?“ "
+                       "oder „Welche Delegationen reisten 2019 nach Israel?“.</p>")
+CUT_NOTICE = (f"⚠ *Die Frage erreicht die Grenze von {MAX_QUESTION_CHARS:,} Zeichen; was darüber hinausging, wurde "
+              "abgeschnitten, beantwortet ist der Anfang.*\n\n").replace(",", ".")
 
 def answer_markdown(text: str) -> str:
     """Answer text for the chat: every character as written (HTML and Markdown escaped), markers as links."""
@@ -155,9 +161,10 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None
         """Streams the answer into the chat; `shown` holds, per assistant message, the answer and the
         conversation before it (what a 👍/👎 on that message stores), or None for an error line."""
         message = (message or "").strip()
-        if not message:
-            yield chat, turns, shown, gr.skip(), ""
+        if not message:  # Enter on an empty box: say what to do instead of doing nothing
+            yield chat, turns, shown, EMPTY_QUESTION_HINT, ""
             return
+        cut = len(message) >= MAX_QUESTION_CHARS  # the box takes no more: a longer paste was cut there
         history = [Turn(t["role"], t["content"]) for t in turns]
         filters = Filters(list(docs or []), (date_from or "").strip() or None, (date_to or "").strip() or None)
         chat = chat + [{"role": "user", "content": _literal(message)}, {"role": "assistant", "content": "…"}]
@@ -172,7 +179,7 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None
                     yield chat, turns, shown, gr.skip(), ""
                 else:
                     answer = event["answer"]
-                    chat[-1] = {"role": "assistant", "content": answer_markdown(answer["answer"])}
+                    chat[-1] = {"role": "assistant", "content": (CUT_NOTICE if cut else "") + answer_markdown(answer["answer"])}
                     shown = shown + [{"answer": answer, "history": list(turns)}]
                     turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": answer["answer"]}]
                     yield chat, turns, shown, sources_html(answer), ""

@@ -38,7 +38,7 @@ class Citation:
 class Draft:
     """An answerer's answer: the text with its [n] markers, the citations they point to, and what happened.
 
-    generation: extractive | not_in_corpus (decided before any model) | trip_register (a list or count question
+    generation: extractive | not_in_corpus (decided before any model) | empty_index (no article indexed yet) | trip_register (a list or count question
     answered from the trip register) | checked | repaired | model_refused | no_valid_citation | unanswered |
     fallback_model_refused | fallback_no_valid_citation | fallback_unanswered | fallback_backend_failed."""
 

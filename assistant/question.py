@@ -11,6 +11,9 @@ what was signed or opened) to their German and English wordings, so "Wer war noc
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -154,10 +157,28 @@ def keeps_subject(rewritten: str, q: Question) -> bool:
     return all(t.found_in(stems, places, rewritten) for t in q.carried_critical)
 
 
-@lru_cache(maxsize=512)
+_READ: OrderedDict[str, Future] = OrderedDict()  # question -> its reading, the latest 512 kept
+_READING = threading.Lock()
+
+
 def read(text: str) -> ReadQuestion:
-    """The annotator's reading of a question (kept: a conversation reads its earlier questions again)."""
-    return read_question(text)
+    """The annotator's reading of a question, read once however many ask it at the same moment (a conversation
+    reads its earlier questions again; ten clients asking one question wait for one pass of the encoder)."""
+    with _READING:
+        future = _READ.get(text)
+        mine = future is None
+        if mine:
+            future = _READ[text] = Future()
+            while len(_READ) > 512:
+                _READ.popitem(last=False)
+    if mine:
+        try:
+            future.set_result(read_question(text))
+        except BaseException as exc:
+            with _READING:
+                _READ.pop(text, None)
+            future.set_exception(exc)
+    return future.result()
 
 
 def detect_language(text: str) -> str:
@@ -198,13 +219,18 @@ def _kind(text: str) -> str:
 
 
 def concepts_of(text: str) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for w in words(text.replace("took part", "took_part")):
-        f = fold(w)
-        for concept, starts in CONCEPTS.items():
-            if any(f == s if len(s) <= 3 else f.startswith(s) or (len(s) >= 5 and s in f) for s in starts):
-                found.add(concept)
+        found |= _word_concepts(fold(w))
     return found
+
+
+@lru_cache(maxsize=65536)
+def _word_concepts(f: str) -> frozenset[str]:
+    """The concepts of one folded word: a short cue whole, a longer one as its beginning (or, from five
+    letters, anywhere in a compound)."""
+    return frozenset(concept for concept, starts in CONCEPTS.items()
+                     if any(f == s if len(s) <= 3 else f.startswith(s) or (len(s) >= 5 and s in f) for s in starts))
 
 
 _YEAR_WORD = re.compile(r"1\d{3}|20\d{2}")

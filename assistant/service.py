@@ -55,6 +55,17 @@ class Assistant:
         answerer = self.answerer(backend or self.ws.settings.llm.backend)
         return answerer.warm_up() if hasattr(answerer, "warm_up") else None
 
+    def ready(self) -> float:
+        """Load what reading a question needs (the encoder, the entity tagger, the gazetteer, the lexicons) before
+        the first question arrives, so no user waits for it; returns the seconds it took."""
+        start = time.perf_counter()
+        q = analyse("Wer reiste im Mai 2024 mit Eva Kron nach Berlin?")  # a first name: the name lists load too
+        ArticleReading(q.text, q.read.annotation).place_ids()
+        from index.places import place_matches  # the register's place matching loads its names
+
+        place_matches("Berlin", "DE", None)
+        return time.perf_counter() - start
+
     # -- what delivery (CLI, API, chat) shows beside answers
     def status(self, check_backend: bool = True) -> dict:
         """What the index holds and which backend answers; with check_backend, whether it can be reached
@@ -109,6 +120,8 @@ class Assistant:
         with self.ws.reading():
             p = self._prepare(question, backend, history, q, standalone, failure, filters, top_k)
             start = time.perf_counter()
+            if not p.retrieval.passages and p.trips is None and not self.ws.manifest.counts()[0]:
+                return p, empty_index(p.q.lang), start
             return p, self._from_register(p) or self._refusal(p), start
 
     def _refusal(self, p: Prepared) -> Draft | None:
@@ -218,6 +231,17 @@ def _came_from(trip: Trip, place: str) -> bool:
         return False
     origin = trip.origin.value.get("id") or getattr(gazetteer.place(trip.origin.value.get("place", "")), "id", None)
     return origin == place
+
+
+EMPTY_INDEX = {"de": "Es sind noch keine Artikel indexiert – fügen Sie welche hinzu: im Tab „Dokumente“ hochladen "
+                      "oder `delegations ingest DATEI_ODER_ORDNER`.",
+               "en": "No articles are indexed yet – add some: upload them in the “Dokumente” tab or run "
+                     "`delegations ingest FILE_OR_FOLDER`."}
+
+
+def empty_index(lang: str) -> Draft:
+    """The answer of an index without articles: what to do, not "nothing in the articles"."""
+    return Draft(EMPTY_INDEX[lang], True, [], generation="empty_index")
 
 
 def _result(p: Prepared, draft: Draft, generate_s: float) -> Answer:

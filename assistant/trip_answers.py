@@ -52,13 +52,17 @@ def trip_question(q: Question) -> TripQuestion | None:
     demonyms = [t for t in q.critical if t.place and fold(t.word).endswith(("er", "ern"))]  # "die Berliner Delegation"
     if people or (demonyms and kind != "count"):
         return None  # it names whose trip: one trip's facts, for retrieval
-    to = next((t.word for t in q.critical if t.place), None) or _continent(text)
+    places = list(dict.fromkeys(t.word for t in q.critical if t.place))  # "nach China oder Japan": each of them
+    to = places[0] if len(places) == 1 else None if places else _continent(text)
     year = int(q.period.iso[:4]) if q.period and q.period.precision == "year" else None
     date_from = date_to = None
     if q.period and q.period.precision != "year":
         date_from = date_to = q.period.iso
-    where = TripFilter(to=to, year=year, date_from=date_from, date_to=date_to)
-    asked = " ".join(x for x in (f"→ {to}" if to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
+    where = TripFilter(to=to, to_any=tuple(places) if len(places) > 1 else (), year=year, date_from=date_from,
+                       date_to=date_to)
+    joined = " oder ".join(places) if q.lang == "de" else " or ".join(places)
+    where_to = to or (joined if len(places) > 1 else None)
+    asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
     return TripQuestion(kind, where, asked)
 
 

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from evals import metrics as m
 from evals.cases import Case
 
-METRICS = ("hit_at_1", "hit_at_3", "hit_at_5", "mrr", "answer_accuracy", "slot_recall", "citation_validity",
+METRICS = ("hit_at_1", "hit_at_3", "hit_at_5", "mrr", "answer_accuracy", "slot_recall", "answer_first", "citation_validity",
            "citation_support", "citation_precision", "refusal_accuracy", "false_refusal_rate",
            "latency_ms_p50", "latency_ms_p95")
 # How far a metric may move against its baseline before the eval fails (latency is machine-dependent).
@@ -64,6 +64,8 @@ def score_case(case: Case, answer: dict, latency_ms: float) -> dict:
             "correct": (not answer["refused"]) and (m.answer_correct(answer["answer"], case.expect) if case.expect
                                                     else _cites(answer, case.expect_sources)),
             "slot_recall": 0.0 if answer["refused"] else m.slot_recall(answer["answer"], case.expect),
+            "answer_first": m.answer_first(answer["answer"], case.expect) if case.expect and not answer["refused"]
+            and m.answer_correct(answer["answer"], case.expect) else None,
             "missing_slots": case.expect if answer["refused"] else m.missing_slots(answer["answer"], case.expect),
             "citation_support": None if answer["refused"] else m.citation_support(answer, case.expect),
             "citation_precision": m.citation_precision(answer, case.expect, case.expect_sources),
@@ -92,6 +94,7 @@ def aggregate(results: list[dict]) -> dict:
         "hit_at_1": avg("hit_at_1", answerable), "hit_at_3": avg("hit_at_3", answerable),
         "hit_at_5": avg("hit_at_5", answerable), "mrr": avg("mrr", answerable),
         "answer_accuracy": avg("correct", answerable), "slot_recall": avg("slot_recall", answerable),
+        "answer_first": avg("answer_first", answerable),  # of the right answers: the first sentence holds it
         "citation_validity": avg("citation_validity", results),
         "citation_support": avg("citation_support", answered) if answered else 0.0,
         "citation_precision": avg("citation_precision", answered) if answered else 0.0,

@@ -42,6 +42,13 @@ def answer_correct(answer_text: str, expect: list[list[str]]) -> bool:
     return not missing_slots(answer_text, expect)
 
 
+def answer_first(answer_text: str, expect: list[list[str]]) -> bool:
+    """The answer's first sentence (up to its first citation marker) holds something asked for: the user
+    reads the answer first, not a sentence about something else."""
+    first = re.split(r"(?<=\])", answer_text, maxsplit=1)[0]
+    return any(slot_present(first, slot) for slot in expect)
+
+
 def first_relevant_rank(contexts: list[dict], sources: list[str]) -> int | None:
     """1-based rank of the first retrieved passage from an expected article."""
     for rank, c in enumerate(contexts, 1):

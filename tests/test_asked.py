@@ -122,3 +122,18 @@ def test_a_sentence_naming_the_country_of_the_questions_cities_is_about_them():
     q = analyse("Wann reiste die Delegation nach Boston und Chicago?")
     sentence = "Kurz nach den Wahlen in den USA reiste eine Delegation aus Kiel in die Vereinigten Staaten."
     assert states(q, sentence, _entities(sentence))
+
+
+def test_an_empty_index_says_how_to_add_articles_not_that_they_say_nothing(tmp_path):
+    from assistant.service import Assistant
+    from tests.conftest import make_workspace
+
+    answer = Assistant(make_workspace(tmp_path / "empty")).answer("Wer leitete die Delegation nach Japan?")
+    assert answer.refused and answer.generation == "empty_index"
+    assert "noch keine Artikel indexiert" in answer.answer and "delegations ingest" in answer.answer
+
+
+def test_a_list_question_naming_several_places_lists_the_trips_to_each(assistant):
+    answer = assistant.answer("Welche Reisen gingen nach China oder Japan?")
+    assert "2 Reisen" in answer.answer and "nach China oder Japan" in answer.answer
+    assert "Shenzhen" in answer.answer and "Tokio" in answer.answer

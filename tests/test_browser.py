@@ -180,3 +180,12 @@ def test_trips_tab_filters_shows_evidence_and_offers_csv(page):
     assert download.value.suggested_filename.endswith(".csv")
     if os.environ.get("DELEGATIONS_TRIPS_SCREENSHOT"):
         page.screenshot(path=os.environ["DELEGATIONS_TRIPS_SCREENSHOT"], full_page=True)
+
+
+def test_an_empty_question_gets_a_hint_and_a_question_cut_at_the_limit_says_so(page):
+    page.locator("#question textarea").fill("   ")
+    page.locator("#question textarea").press("Enter")
+    page.locator("#sources").get_by_text("Bitte zuerst eine Frage eingeben").wait_for()
+    long = "Wer leitete die Wirtschaftsdelegation nach Japan? " + "Bitte ausführlich. " * 200
+    _ask(page, long, 0)
+    assert "abgeschnitten" in _last_answer(page) and "Albrecht" in _last_answer(page)

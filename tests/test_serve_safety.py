@@ -301,3 +301,21 @@ def _swallow(request) -> None:
         urllib.request.urlopen(request, timeout=300).read()
     except OSError:
         pass
+
+
+def test_the_log_has_no_library_debug_lines_and_a_line_per_request_only_at_debug(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("corpus-log")
+    shutil.copytree(SAMPLE, corpus / "sample")
+    for level, per_request in (("info", False), ("debug", True)):
+        url, proc, log = serve(tmp_path_factory, corpus, "", "--log-level", level)
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=10) as r:
+                assert r.status == 200
+            time.sleep(0.5)
+            text = log.read_text()
+            assert ('"GET /api/health HTTP/1.1" 200' in text) is per_request, text[-2000:]
+            if level == "info":
+                assert "DEBUG" not in text, [line for line in text.splitlines() if "DEBUG" in line]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

@@ -38,6 +38,7 @@ class TripFilter:
     """What `delegations trips`, the API and the chat's table filter by; empty fields filter nothing."""
 
     to: str | None = None  # a city, country or continent, German or English
+    to_any: tuple[str, ...] = ()  # several places: a trip to any of them ("nach China oder Japan")
     who: str | None = None  # a leader's or participant's name, or part of it
     year: int | None = None
     date_from: str | None = None  # YYYY[-MM[-DD]]
@@ -47,9 +48,11 @@ class TripFilter:
     def admits(self, trip: Trip) -> bool:
         if self.doc and self.doc not in trip.doc_ids:
             return False
-        if self.to and not any(place_matches(self.to, m.value.get("country"), m.value.get("id")) or
-                               _same_place(self.to, m.value.get("place", "")) for m in trip.destinations):
-            return False
+        for wanted in ([self.to] if self.to else []) + ([] if not self.to_any else [None]):
+            names = [wanted] if wanted else list(self.to_any)
+            if not any(place_matches(name, m.value.get("country"), m.value.get("id")) or
+                       _same_place(name, m.value.get("place", "")) for name in names for m in trip.destinations):
+                return False
         if self.who:
             wanted = self.who.lower()
             if not any(wanted in m.value.get("name", "").lower() for m in trip.leaders + trip.participants):

@@ -69,7 +69,9 @@ def create_app(settings: Settings, assistant: Assistant, worker: IngestWorker | 
     return app
 
 
-def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None = None) -> None:
+def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None = None, log_level: str = "info") -> None:
+    """Serve the chat and the API until SIGTERM; `log_level` debug logs one line per request (uvicorn's access
+    log), info and warning none."""
     import uvicorn
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet product does not phone home
@@ -81,7 +83,7 @@ def serve(settings: Settings, assistant: Assistant, worker: IngestWorker | None 
     # SIGTERM: uvicorn stops listening, gives open requests and streams shutdown_grace_s, then cancels them.
     # Then the children go (the ingest worker, a llama.cpp worker: atexit), and the process ends even if an
     # answering thread is still inside a model call.
-    uvicorn.run(app, host=host, port=server.port, root_path=server.root_path, log_level="info", access_log=False,
+    uvicorn.run(app, host=host, port=server.port, root_path=server.root_path, log_level=log_level, access_log=log_level == "debug",
                 proxy_headers=True, forwarded_allow_ips=server.forwarded_allow_ips,
                 timeout_graceful_shutdown=server.shutdown_grace_s)
     worker.close()
