@@ -38,12 +38,12 @@ class TripFilter:
     """What `delegations trips`, the API and the chat's table filter by; empty fields filter nothing."""
 
     to: str | None = None  # a city, country or continent, German or English
-    to_any: tuple[str, ...] = ()  # several places: a trip to any of them ("nach China oder Japan")
     who: str | None = None  # a leader's or participant's name, or part of it
     year: int | None = None
     date_from: str | None = None  # YYYY[-MM[-DD]]
     date_to: str | None = None
     doc: str | None = None
+    to_any: tuple[str, ...] = ()  # several places: a trip to any of them ("nach China oder Japan")
 
     def admits(self, trip: Trip) -> bool:
         if self.doc and self.doc not in trip.doc_ids:
