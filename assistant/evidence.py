@@ -123,22 +123,40 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         dates = [e for e in entities if e.kind == "date"]
         if _DAY_ASKED.search(q.text):
             dates = [e for e in dates if e.attrs.get("precision") == "day"]
-        return bool(dates) and (not q.predicate_concepts or _of_relation(q, sentence))
+        return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
     if slot == "person":
         if q.head and NAMING.search(q.text):  # "Wie hieß der Partner, der …": the partner's name
-            return bool(_named(entities, q, ("person",))) and _of_head(q, sentence)
+            return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
         return bool(_named(entities, q, ("person", "org")))
     if slot in ("place", "organisation"):
         new_place = any(e.kind == "place" and e.attrs.get("id") not in q.places for e in entities)
-        if slot == "place" and (not q.head or names_an_instance(q.head_text)):
-            return new_place
-        return (new_place or bool(_named(entities, q, ("org", "person")))) and _of_head(q, sentence)
+        if not q.head or names_an_instance(q.head_text):  # "welche Stadt", "welche Firmen": any named one
+            return new_place if slot == "place" else bool(_named(entities, q, ("org",)))
+        return (new_place or bool(_named(entities, q, ("org", "person")))) and of_head(q, sentence)
     if slot == "outcome":  # "Welches Abkommen unterzeichnete …?": a sentence with the agreement or the signing
         stems = set(content_stems(sentence))
         return any(matches_any(s, stems) for s in (q.head, q.predicate) if s)
     return True
+
+
+def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[str]:
+    """What a sentence states of the asked slot, as written: the names, places, organisations, dates or amounts
+    (for a lead that says the answer before the quotes)."""
+    slot = q.slot
+    if slot == "amount":
+        return [m.group(0).strip() for m in MONEY.finditer(sentence)][:2]
+    if slot in ("person", "companion"):
+        return _named(entities, q, ("person",) if slot == "companion" else ("person", "org"))[:4]
+    if slot == "organisation":
+        return _named(entities, q, ("org",))[:3]
+    if slot == "place":
+        return list(dict.fromkeys(e.attrs.get("name") or e.text for e in entities
+                                  if e.kind == "place" and e.attrs.get("id") not in q.places))[:4]
+    if slot == "date":
+        return [e.text for e in entities if e.kind == "date"][:2]
+    return []
 
 
 def _same_places(q: Question, entities: list[Entity]) -> bool:
@@ -154,7 +172,7 @@ def _same_places(q: Question, entities: list[Entity]) -> bool:
     return bool(countries & {e.attrs.get("id") for e in named})
 
 
-def _of_head(q: Question, sentence: str) -> bool:
+def of_head(q: Question, sentence: str) -> bool:
     """The sentence speaks of the noun the question asks for ("Hotel", "Freundin"; "ambassador" by its concept:
     Botschafter), or the question names none."""
     if not q.head:
@@ -164,7 +182,7 @@ def _of_head(q: Question, sentence: str) -> bool:
     return bool(concepts_of(q.head_text or "") & concepts_of(sentence))
 
 
-def _of_relation(q: Question, sentence: str) -> bool:
+def of_relation(q: Question, sentence: str) -> bool:
     """The sentence speaks of the relation the question asks about ("unterzeichnet", "besuchte"), or of two of
     its other words."""
     if concepts_of(sentence) & q.predicate_concepts:

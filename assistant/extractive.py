@@ -15,7 +15,7 @@ import numpy as np
 from assistant.answer import Citation, Draft, refusal
 from assistant.answerer import Prepared, Turn
 from assistant.citations import sentences_with_markers
-from assistant.evidence import Evidence
+from assistant.evidence import Evidence, of_head, of_relation, stated_values, states
 from assistant.question import GENERIC, Question, answer_type_present, concepts_of
 from ingest.annotate import Entity
 from index.retrieve import Passage
@@ -79,7 +79,7 @@ class ExtractiveAnswerer:
                 chosen.append(before)  # "Das Unternehmen ist ...": quote the sentence that names it
             if after and after not in chosen and refers_back(after.sentence):
                 chosen.append(after)  # "... Dies wird als antigene Variation bezeichnet.": what it goes on to say
-        return _compose(chosen, q.lang)
+        return _compose(*_asked_first(p, chosen), q.lang)
 
     def rank(self, p: Prepared) -> list[Candidate]:
         """The sentences of the passages of articles that mention what the question names, best first, scored by
@@ -178,10 +178,34 @@ def _candidates(passages: list[Passage], vectors: dict[str, SentenceVectors], qu
     return out
 
 
-def _compose(chosen: list[Candidate], lang: str) -> Draft:
-    """Quote the chosen sentences in reading order (article by article), each followed by its marker."""
+def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate], Candidate | None, list[str]]:
+    """The sentences to quote with the one that states what was asked first (the best-scored of those that
+    state the asked slot, assistant.evidence.states); sentences that state nothing of it are left out, but a
+    sentence that leans on a kept one ("Er …") stays with it. Also the values the lead states (the names,
+    places, dates asked for), for an English lead sentence."""
+    q = p.q
+    if q.slot is None:
+        return chosen, None, []
+
+    def stating(c: Candidate) -> bool:
+        return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())))
+
+    kept = [c for c in chosen if stating(c)]
+    if not kept:
+        return chosen, None, []
+    # the lead: a sentence of the relation asked about ("traf"), then of the noun asked for ("Senator"), then the best
+    lead = max(kept, key=lambda c: (bool(q.predicate_concepts) and of_relation(q, c.sentence), of_head(q, c.sentence), c.score))
+    near = {(c.passage.doc_id, c.order[0], c.order[1] + step) for c in kept for step in (-1, 1)}
+    kept += [c for c in chosen if c not in kept and (c.passage.doc_id, *c.order) in near and
+             (refers_back(c.sentence) or any(refers_back(k.sentence) for k in kept))]
+    return [c for c in chosen if c in kept], lead, stated_values(q, lead.sentence, lead.entities)
+
+
+def _compose(chosen: list[Candidate], lead: Candidate | None, values: list[str], lang: str) -> Draft:
+    """Quote the chosen sentences, the lead first, the others in reading order (article by article), each
+    followed by its marker. An English question gets an English lead naming what the quotes state."""
     doc_order = list(dict.fromkeys(c.passage.doc_id for c in chosen))
-    chosen = sorted(chosen, key=lambda c: (doc_order.index(c.passage.doc_id), c.order))
+    chosen = sorted(chosen, key=lambda c: (c is not lead, doc_order.index(c.passage.doc_id), c.order))
     numbers: dict[str, int] = {}
     citations: dict[str, Citation] = {}
     parts = []
@@ -194,5 +218,6 @@ def _compose(chosen: list[Candidate], lang: str) -> Draft:
         parts.append(f"{c.sentence} [{numbers[key]}]")
     text = " ".join(parts)
     if lang == "en":
-        text = f"The articles say (quoted in German): {text}"
+        text = (f"{'; '.join(values)} — as the articles say (quoted in German): {text}" if values
+                else f"The articles say (quoted in German): {text}")
     return Draft(text, False, list(citations.values()))

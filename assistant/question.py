@@ -321,17 +321,18 @@ def slot_of_noun(word: str, raw: bool = False) -> str | None:
     return slot if raw or slot is None else slot.split(":")[0]
 
 
-def asked_slot(text: str, kind: str, lang: str, relations: set[str]) -> str | None:
+def asked_slot(text: str, kind: str, lang: str, relations: set[str], verb: bool = False) -> str | None:
     """What an answer must state: person | companion | place | organisation | outcome | date | amount | number,
-    or None when the question asks for something else (a description, a reason)."""
+    or None when the question asks for something else (a description, a reason). `verb`: the question's verb
+    says something other than travelling or coming along ("Mit wem richtete … aus?" asks for partners)."""
     if kind == "amount":
         return "amount"
     if kind == "count":
         return "number"
     if kind == "when":
         return "date"
-    if "participate" in relations and "meet" not in relations and kind == "who":
-        return "companion"  # "Mit wem reiste …?" (not "Mit wem traf … zusammen?": whom they met)
+    if "participate" in relations and kind == "who" and not verb and not (relations - {"participate"}):
+        return "companion"  # "Mit wem reiste …?" (not "Mit wem traf … zusammen?", "Mit wem richtete … aus?")
     word = head_word(text, lang)
     by_noun = slot_of_noun(word) if word else None
     if NAMING.search(text) and by_noun not in ("place", "organisation"):
@@ -369,8 +370,9 @@ def predicate_of(text: str, lang: str) -> tuple[str | None, set[str]]:
     return stem(verb), relations - GENERIC
 
 
-def analyse(text: str, earlier_questions: list[str] | None = None) -> Question:
-    """The question, read with the earlier questions of its conversation (oldest first)."""
+def analyse(text: str, earlier_questions: list[str] | None = None, previous_answer: str = "") -> Question:
+    """The question, read with the earlier questions of its conversation (oldest first) and the answer it
+    follows: "er", "sie", "dort", "damals" in a follow-up are the person, place or date that answer named first."""
     lang = detect_language(text)
     predicate, relations = predicate_of(text, lang)
     reading = read(text)
@@ -388,11 +390,13 @@ def analyse(text: str, earlier_questions: list[str] | None = None) -> Question:
         wants_more=bool(re.search(r"\b(noch|außerdem|ausserdem|weitere|sonst|else|other|also)\b", text.lower())),
         read=reading,
     )
-    q.slot = asked_slot(text, q.kind, lang, q.predicate_concepts)
+    q.slot = asked_slot(text, q.kind, lang, q.predicate_concepts, verb=predicate is not None and "participate" not in relations)
     if earlier_questions and follows_up(text, q.critical):
         q.earlier = list(earlier_questions)[-FOLLOW_UP_WINDOW:]
     _carry(q)
-    q.search = standalone(text, q.earlier)
+    named = _pointed_at(text, previous_answer) if q.earlier else []
+    q.carried_critical += [t for t in named if t.word not in {c.word for c in q.carried_critical}]
+    q.search = standalone(text, q.earlier + [t.word for t in named])
     q.period = date_named(q.search)
     return q
 
@@ -430,6 +434,39 @@ def _carry(question: Question) -> None:
         prior = analyse(earlier)
         question.carried_stems += [s for s in prior.stems if s not in question.stems]
         question.carried_critical += [t for t in prior.critical if t.stem not in {c.stem for c in question.critical}]
+
+
+_PRONOUN = re.compile(r"\b(?:er|ihn|ihm|sein\w*|he|him|his)\b|\b(?:sie|ihr|ihre\w*|she|her)\b", re.IGNORECASE)
+_THERE = re.compile(r"\b(?:dort|dorthin|da|there)\b", re.IGNORECASE)
+_THEN = re.compile(r"\b(?:damals|then|at that time)\b", re.IGNORECASE)
+
+
+def _pointed_at(text: str, previous_answer: str) -> list[Term]:
+    """What a follow-up's pronoun, "dort" or "damals" points to: the first person, place or date the previous
+    answer's first sentence names (as the annotator reads it; the formal "Sie" is the user's address, not a
+    pronoun)."""
+    first = re.split(r"(?<=\])\s", re.sub(r"^[^:]{0,60}:\s", "", previous_answer or ""), maxsplit=1)[0]
+    first = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", first).strip()
+    if not first:
+        return []
+    plain = re.sub(r"\b(?:können|könnten|würden|haben|wissen|kennen) Sie\b|\bSie (?:mir|uns)\b", " ", text)
+    entities = read(first).annotation.entities
+    out: list[Term] = []
+    wanted = [("person", _PRONOUN.search(plain)), ("place", _THERE.search(plain)), ("date", _THEN.search(plain))]
+    for kind, asked in wanted:
+        found = next((e for e in entities if e.kind == kind and asked and
+                      (kind != "person" or e.attrs.get("form") in ("name", "surname"))), None)
+        if found is None:
+            continue
+        if kind == "person":
+            name = found.attrs.get("name") or found.text
+            parts = [w for w in words(name) if len(w) >= 3]
+            out.append(Term(name, stem(parts[-1]), None, tuple(stem(w) for w in parts), form="person"))
+        elif kind == "place" and not (found.attrs.get("id") or "name:").startswith("name:"):
+            out.append(Term(found.text, stem(words(found.text)[-1]), found.attrs.get("id")))
+        elif kind == "date":
+            out.append(Term(found.text, stem(words(found.text)[-1])))
+    return out
 
 
 def standalone(question: str, earlier_questions: list[str]) -> str:
@@ -485,7 +522,7 @@ def new_people(entities: list[Entity], question: Question) -> list[str]:
         if e.kind not in ("person", "org"):
             continue
         name = e.attrs.get("name") or e.text
-        if any(fold(w) not in asked for w in words(name) if len(w) >= 3):
+        if any(fold(w) not in asked for w in words(name) if len(w) >= 3 or (len(w) >= 2 and w.isupper())):  # XM, EU
             out.append(name)
     return list(dict.fromkeys(out))
 

@@ -150,7 +150,8 @@ class Assistant:
         if backend not in BACKENDS:
             raise QuestionError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
         history = history or []
-        q = analyse(question, [t.content for t in history if t.role == "user"])
+        previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
+        q = analyse(question, [t.content for t in history if t.role == "user"], previous)
         standalone, failure = q.search, None
         # A model can name what only an earlier answer said ("Wer leitete sie?" after "Welche Reise dauerte am
         # längsten?"). When the earlier questions already name the subject (a place, person, year), the rule-based

@@ -137,3 +137,21 @@ def test_a_list_question_naming_several_places_lists_the_trips_to_each(assistant
     answer = assistant.answer("Welche Reisen gingen nach China oder Japan?")
     assert "2 Reisen" in answer.answer and "nach China oder Japan" in answer.answer
     assert "Shenzhen" in answer.answer and "Tokio" in answer.answer
+
+
+def test_a_pronoun_in_a_follow_up_is_the_person_the_previous_answer_named(assistant):
+    from assistant.service import Turn
+
+    first = assistant.answer("Wer leitete die Wirtschaftsdelegation nach Japan?")
+    history = [Turn("user", first.question), Turn("assistant", first.answer)]
+    follow = assistant.answer("Welche Städte besuchte er?", history=history)
+    assert "Uwe Albrecht" in follow.standalone_question and "Tokio" in follow.answer
+
+
+def test_the_sentence_that_states_the_asked_date_comes_first_and_english_gets_a_lead(assistant):
+    from evals.metrics import answer_first
+
+    german = assistant.answer("Wann fand das Konzert des Gewandhausorchesters in Tokio statt?")
+    assert answer_first(german.answer, [["13. November"]])
+    english = assistant.answer("When did the Gewandhaus Orchestra play in Tokyo?")
+    assert english.answer.startswith("am 13. November — as the articles say (quoted in German):")
