@@ -96,3 +96,12 @@ def test_reading_comprehension_sets_load_as_cases_with_several_accepted_answers(
     assert (first.expect, first.expect_sources, first.answerable) == ([["136", "hundertsechsunddreißig"]], ["p1"], True)
     assert not second.answerable and second.expect == []
     assert m.answer_correct("Jared Allen erzielte hundertsechsunddreißig Sacks.", first.expect)
+
+
+def test_the_asked_detail_not_stated_cases_are_refusals_with_a_held_out_part():
+    from evals.cases import NOT_STATED_CASES
+
+    cases = load_cases(NOT_STATED_CASES)
+    assert len(cases) >= 20 and not any(c.answerable for c in cases)
+    assert {c.source for c in cases} == {"cases_not_stated", "cases_not_stated-heldout"}
+    assert all(c.slot and c.category == "not_stated" and c.expect_sources for c in cases)
