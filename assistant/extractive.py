@@ -184,8 +184,10 @@ def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate],
     sentence that leans on a kept one ("Er …") stays with it. Also the values the lead states (the names,
     places, dates asked for), for an English lead sentence."""
     q = p.q
-    if q.slot is None:
-        return chosen, None, []
+    if q.slot is None:  # a noun asked for outside the slots ("Welche Themen …"): only the order changes
+        named = [c for c in chosen if q.head and of_head(q, c.sentence)]
+        lead = max(named, key=lambda c: c.score) if named else None
+        return chosen, lead, []
 
     def stating(c: Candidate) -> bool:
         return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())))
