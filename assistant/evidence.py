@@ -96,6 +96,7 @@ def _lacking(q: Question, passages: list[Passage], evidence: Evidence, register_
     return q.slot
 
 
+# a question for the day itself (Duden: "an welchem Tag", Datum; English "on which day", "what date")
 _DAY_ASKED = re.compile(r"\b(?:an welchem tag|welche[nms]? tag|(?:on )?(?:which|what) (?:day|date)|datum)\b", re.IGNORECASE)
 
 
@@ -207,7 +208,8 @@ def _companion_pattern() -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b")
 
 
-_ALONG = re.compile(r"\b(?:begleit|teilnehm|teilgenommen|mitgereist|mitreis|accompan)")  # the verbs of coming along
+# the verbs of coming along, any form (Duden: begleiten, teilnehmen, mitreisen; Merriam-Webster: accompany)
+_ALONG = re.compile(r"\b(?:begleit|teilnehm|teilgenommen|mitgereist|mitreis|accompan)")
 
 
 def _companion_cue(sentence: str) -> bool:

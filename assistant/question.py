@@ -60,7 +60,6 @@ class Term:
     stem: str
     place: str | None = None  # gazetteer id when the word names a place
     names: tuple[str, ...] = ()  # a person's or organisation's name: the stems of its words, any one found counts
-    form: str = ""  # person | org; a place's form as annotated (name, demonym, compound, description)
 
     def found_in(self, text_stems: set[str], text_places: set[str], text: str) -> bool:
         """Whether a text mentions the term: `text_places` are the ids of the places it names and of what they
@@ -119,10 +118,6 @@ class Question:
     period: PubDate | None = None  # the month or year the search names
     slot: str | None = None  # what an answer must state (asked_slot)
     read: ReadQuestion | None = None  # the annotator's reading of the question, and its vector for retrieval
-
-    @property
-    def entities(self) -> list[Entity]:
-        return self.read.annotation.entities if self.read else []
 
     @property
     def places(self) -> set[str]:
@@ -255,11 +250,11 @@ def critical_terms(text: str, annotation: Annotation) -> list[Term]:
         if not parts:
             continue
         if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:"):
-            add(Term(e.text, stem(parts[-1]), e.attrs.get("id"), form=e.attrs.get("form") or ""))
+            add(Term(e.text, stem(parts[-1]), e.attrs.get("id")))
         elif e.kind == "place":  # a place the gazetteer does not know ("Seidenstraße"): by its words
-            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts), form="place"))
+            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
         elif e.kind in ("person", "org") and (e.kind == "org" or e.attrs.get("form") in ("name", "surname")):
-            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts), form=e.kind))
+            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
         else:
             continue
         covered.append((e.start, e.end))
@@ -298,27 +293,33 @@ def head_noun(text: str, lang: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _slot_nouns() -> list[tuple[str, str]]:
-    """(folded noun, slot), longest first (ingest/lexicon/de/question_slots.yaml); a noun whose instances the
-    annotator recognises as places ("Stadt", "Land") is of the slot "place:named"."""
+def _slot_nouns() -> list[tuple[str, str, bool]]:
+    """(folded noun, slot, whether the annotator marks its instances: "Stadt", "Firma"), longest first
+    (ingest/lexicon/de/question_slots.yaml)."""
     from ingest.annotate import lexicon
 
-    pairs = {(fold(n), entry["slot"] + (":named" if entry.get("instances") == "annotated" else ""))
-             for entry in lexicon("question_slots") for n in entry["nouns"]}
-    return sorted(pairs, key=lambda p: -len(p[0]))
+    rows = {(fold(n), entry["slot"], entry.get("instances") == "annotated")
+            for entry in lexicon("question_slots") for n in entry["nouns"]}
+    return sorted(rows, key=lambda r: -len(r[0]))
+
+
+def _slot_noun(word: str) -> tuple[str, str, bool] | None:
+    """The lexicon's row for a question's noun, by its last part ("Luxushotel" -> hotel)."""
+    key = fold(word)
+    return next((row for row in _slot_nouns() if key == row[0] or (len(row[0]) >= 4 and key.endswith(row[0]))), None)
+
+
+def slot_of_noun(word: str) -> str | None:
+    """The slot a question's noun asks for ("Luxushotel" -> place)."""
+    row = _slot_noun(word)
+    return row[1] if row else None
 
 
 def names_an_instance(word: str | None) -> bool:
     """Whether a question's noun is one whose every instance the annotator marks ("welche Stadt", "which
     country"): a place it names answers it, whatever the sentence calls it."""
-    return bool(word) and (slot_of_noun(word, raw=True) or "").endswith(":named")
-
-
-def slot_of_noun(word: str, raw: bool = False) -> str | None:
-    """The slot a question's noun asks for, by its last part ("Luxushotel" -> place)."""
-    key = fold(word)
-    slot = next((slot for noun, slot in _slot_nouns() if key == noun or (len(noun) >= 4 and key.endswith(noun))), None)
-    return slot if raw or slot is None else slot.split(":")[0]
+    row = _slot_noun(word) if word else None
+    return bool(row and row[2])
 
 
 def asked_slot(text: str, kind: str, lang: str, relations: set[str], verb: bool = False) -> str | None:
@@ -436,6 +437,8 @@ def _carry(question: Question) -> None:
         question.carried_critical += [t for t in prior.critical if t.stem not in {c.stem for c in question.critical}]
 
 
+# what points back in a follow-up: the third-person personal and possessive pronouns (Duden, Grammatik:
+# Personalpronomen), "dort"/"da" for a place, "damals" for a time; and their English counterparts
 _PRONOUN = re.compile(r"\b(?:er|ihn|ihm|sein\w*|he|him|his)\b|\b(?:sie|ihr|ihre\w*|she|her)\b", re.IGNORECASE)
 _THERE = re.compile(r"\b(?:dort|dorthin|da|there)\b", re.IGNORECASE)
 _THEN = re.compile(r"\b(?:damals|then|at that time)\b", re.IGNORECASE)
@@ -461,7 +464,7 @@ def _pointed_at(text: str, previous_answer: str) -> list[Term]:
         if kind == "person":
             name = found.attrs.get("name") or found.text
             parts = [w for w in words(name) if len(w) >= 3]
-            out.append(Term(name, stem(parts[-1]), None, tuple(stem(w) for w in parts), form="person"))
+            out.append(Term(name, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
         elif kind == "place" and not (found.attrs.get("id") or "name:").startswith("name:"):
             out.append(Term(found.text, stem(words(found.text)[-1]), found.attrs.get("id")))
         elif kind == "date":

@@ -48,10 +48,9 @@ class TripFilter:
     def admits(self, trip: Trip) -> bool:
         if self.doc and self.doc not in trip.doc_ids:
             return False
-        for wanted in ([self.to] if self.to else []) + ([] if not self.to_any else [None]):
-            names = [wanted] if wanted else list(self.to_any)
-            if not any(place_matches(name, m.value.get("country"), m.value.get("id")) or
-                       _same_place(name, m.value.get("place", "")) for name in names for m in trip.destinations):
+        for names in ([self.to] if self.to else [], list(self.to_any)):  # `to`, and any one of `to_any`
+            if names and not any(place_matches(name, m.value.get("country"), m.value.get("id")) or
+                                 _same_place(name, m.value.get("place", "")) for name in names for m in trip.destinations):
                 return False
         if self.who:
             wanted = self.who.lower()
