@@ -155,3 +155,31 @@ def test_the_sentence_that_states_the_asked_date_comes_first_and_english_gets_a_
     assert answer_first(german.answer, [["13. November"]])
     english = assistant.answer("When did the Gewandhaus Orchestra play in Tokyo?")
     assert english.answer.startswith("am 13. November — as the articles say (quoted in German):")
+
+
+def test_dort_and_damals_and_a_pronoun_point_to_what_the_previous_answer_named():
+    from assistant.question import _pointed_at
+
+    previous = "Ministerin Eva Kron reiste am 4. März 2021 nach Oslo. [1] Sie traf dort Jan Holm. [1]"
+    assert [t.word for t in _pointed_at("Wen traf sie dort?", previous)] == ["Eva Kron", "Oslo"]
+    assert [t.word for t in _pointed_at("Was geschah damals?", previous)] == ["am 4. März 2021"]
+    assert _pointed_at("Können Sie mir mehr sagen?", previous) == []  # the formal "Sie" is the user's address
+
+
+@pytest.mark.parametrize("sentence", ["Sie hat an der Reise nach Oslo teilgenommen.", "Er begleitete die Ministerin.",
+                                      "Zwei Beamte reisten mit, die Mitgereisten blieben in Riga.",
+                                      "He accompanied the mayor to Lima."])
+def test_the_verbs_of_coming_along_count_as_a_companion_cue(sentence):
+    from assistant.evidence import _companion_cue
+
+    assert _companion_cue(sentence)
+    assert not _companion_cue("Die Ministerin traf in Oslo den Bürgermeister.")
+
+
+@pytest.mark.parametrize("question", ["An welchem Tag landete die Ministerin in Oslo?", "On which day did she land?",
+                                      "What date was the fair in Lyon?", "Welches Datum hatte die Messe?"])
+def test_a_question_for_the_day_wants_a_day(question):
+    from assistant.evidence import _DAY_ASKED
+
+    assert _DAY_ASKED.search(question)
+    assert not _DAY_ASKED.search("Wann landete die Ministerin in Oslo?")
