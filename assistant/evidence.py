@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.answer import Draft, refusal
-from assistant.question import (MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
+from assistant.question import (DURATION, MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
 from index.reading import ArticleReading
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
@@ -114,6 +114,9 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     slot = q.slot
     if slot == "amount":
         return bool(MONEY.search(sentence))
+    if slot == "duration":  # a length of time, or from when to when ("von 1321 bis 1323"), of what was asked
+        return (DURATION.search(sentence) is not None or sum(e.kind == "date" for e in entities) >= 2) and \
+            _of_question(q, sentence, entities)
     if slot == "number":
         return not (q.head and _HOW_MANY.search(q.text)) or counts_asked(sentence, q)
     if slot not in ("place", "organisation") and not _same_places(q, entities):
@@ -128,9 +131,18 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
     if slot == "person":
-        if q.head and NAMING.search(q.text):  # "Wie hieß der Partner, der …": the partner's name
+        if q.head and NAMING.search(q.text):  # "Wie hieß der Bürgermeister, der …": the mayor's name
             return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
-        return bool(_named(entities, q, ("person", "org")))
+        if _named(entities, q, ("person", "org")):
+            return True
+        # no name, but people by what they are, doing what was asked ("Ein Anwalt kann Ausnahmen beantragen"
+        # answers "Wer kann Ausnahmen beantragen?"): the verb asked about itself, when the question has one;
+        # or the question said again with its gap filled ("Studenten strömten nach Wittenberg, um Luther zu hören")
+        return (bool(new_people([e for e in entities if e.kind == "person"], q)) and _does_asked(q, sentence)) or \
+            restates(q, sentence)
+    if slot == "name":  # "Wie heißt die Brücke …?": a sentence of the bridge that names it
+        return (of_head(q, sentence) and (_NAMING_CUE.search(sentence) is not None or _NAME_GIVEN.search(sentence) is not None
+                                          or _names_new(q, entities))) or restates(q, sentence)
     if slot in ("place", "organisation"):
         new_place = any(e.kind == "place" and e.attrs.get("id") not in q.places for e in entities)
         if not q.head or names_an_instance(q.head_text):  # "welche Stadt", "welche Firmen": any named one
@@ -140,6 +152,60 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         stems = set(content_stems(sentence))
         return any(matches_any(s, stems) for s in (q.head, q.predicate) if s)
     return True
+
+
+# the words a name is given with (Duden: heißen, nennen, bezeichnen, lauten; Merriam-Webster: called, named)
+_NAMING_CUE = re.compile(r"\b(?:hei(?:ß|ss)t|hie(?:ß|ss)en?|genannt|namens|Namen|Name|bezeichnet|bekannt als|lautet|lautete|"
+                         r"called|named|known as)\b")
+
+
+# or a name set beside the noun: after "ist"/"war" ("Die erste Siedlung war Pons Aelius"), or after a dash or a
+# colon ("der zweiten Verwaltungsebene – Landkreise oder Powiaty")
+_NAME_GIVEN = re.compile(r"(?:\b(?:ist|war|sind|waren|is|was|are|were)\s+(?:[a-zäöüß]\w*\s+){0,2}|\s[–—:-]\s*)[A-ZÄÖÜ\"„“]")
+
+
+def _names_new(q: Question, entities: list[Entity]) -> bool:
+    """The sentence names a person, organisation or place the question does not."""
+    return bool(_named(entities, q, ("person", "org"))) or \
+        any(e.kind == "place" and e.attrs.get("id") not in q.places and fold(e.text) not in fold(q.text) for e in entities)
+
+
+def _of_question(q: Question, sentence: str, entities: list[Entity]) -> bool:
+    """The sentence speaks of what the question is about: one of the people or places it names, one of its
+    concepts (a visit, a trip), or another of its words."""
+    from index.reading import places_with_containers
+
+    stems = set(content_stems(sentence))
+    places = places_with_containers([e for e in entities if e.kind == "place"])
+    if any(t.found_in(stems, places, sentence) for t in q.critical):
+        return True
+    named = {s for t in q.critical for s in (t.names or (t.stem,))}
+    return bool(q.concepts & concepts_of(sentence)) or any(matches_any(a, stems) for a in q.stems if a not in named)
+
+
+RESTATED = 0.75  # of the question's words (its verb among them), those a sentence must say again to restate it
+
+
+def restates(q: Question, sentence: str) -> bool:
+    """The sentence says the question again, with more words than it: the verb asked about (when the question
+    has one of its own) and three in four of its other words, and words of its own where the question asks
+    ("Wer kann Ausnahmen beantragen, …?" — "Ein Anwalt kann Ausnahmen anstreben, …"). Reading comprehension
+    answers sit in such a sentence (Rajpurkar et al. 2016: most SQuAD answers are in the sentence with the
+    most words of the question)."""
+    stems = set(content_stems(sentence))
+    asked = [a for a in dict.fromkeys(q.subject_stems) if a]
+    if len(asked) < 3 or (q.predicate and not _does_asked(q, sentence)):
+        return False
+    said = sum(matches_any(a, stems) for a in asked)
+    return said >= RESTATED * len(asked) and len(stems) > said + 1
+
+
+def _does_asked(q: Question, sentence: str) -> bool:
+    """The sentence says the verb the question asks about ("beantragen" for "Wer kann … beantragen?"), or, when
+    the question's verb says nothing of its own ("war", "reiste"), two of its other words."""
+    if q.predicate:
+        return matches_any(q.predicate, set(content_stems(sentence))) or bool(concepts_of(sentence) & q.predicate_concepts)
+    return of_relation(q, sentence)
 
 
 def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[str]:
@@ -157,6 +223,8 @@ def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[st
                                   if e.kind == "place" and e.attrs.get("id") not in q.places))[:4]
     if slot == "date":
         return [e.text for e in entities if e.kind == "date"][:2]
+    if slot == "duration":
+        return [m.group(0) for m in DURATION.finditer(sentence)][:2]
     return []
 
 

@@ -60,6 +60,7 @@ class Term:
     stem: str
     place: str | None = None  # gazetteer id when the word names a place
     names: tuple[str, ...] = ()  # a person's or organisation's name: the stems of its words, any one found counts
+    person: bool = False  # a person's name: never split like a compound ("Steinmeier" is not "Stein" and "Meier")
 
     def found_in(self, text_stems: set[str], text_places: set[str], text: str) -> bool:
         """Whether a text mentions the term: `text_places` are the ids of the places it names and of what they
@@ -71,16 +72,31 @@ class Term:
             return True
         if self.word.isdigit():
             return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
-        return any(_mentioned(s, text_stems) for s in self.names or (self.stem,))
+        return any(_mentioned(s, text_stems, split=not self.person) for s in self.names or (self.stem,))
 
 
-def _mentioned(word_stem: str, text_stems: set[str]) -> bool:
+def _mentioned(word_stem: str, text_stems: set[str], split: bool = True) -> bool:
     """The stem, a compound it is part of, or (for names of six letters or more) a spelling one edit away:
     Elisabeth/Elizabeth, Shelly/Shelley, Sheeshanks/Sheepshanks."""
-    if word_stem in text_stems or any(part_of(word_stem, t) for t in text_stems):
+    if word_stem in text_stems or any(part_of(word_stem, t) for t in text_stems) or \
+            (split and _split_mentioned(word_stem, text_stems)):
         return True
     return len(word_stem) >= 6 and any(abs(len(t) - len(word_stem)) <= 1 and t[:1] == word_stem[:1] and
                                        one_edit_apart(word_stem, t) for t in text_stems)
+
+
+def _split_mentioned(word_stem: str, text_stems: set[str]) -> bool:
+    """A compound whose two parts the text writes apart ("Amazonaswald" in a text of the "Amazonas-Regenwald"
+    and the "Wald"): split where both parts, four letters or more, are parts of the text's words, a linking
+    "s" or "n" dropped (compound splitting by the words a text knows: Koehn and Knight, 2003)."""
+    if len(word_stem) < 8:
+        return False
+    for cut in range(4, len(word_stem) - 3):
+        head, tail = word_stem[:cut], word_stem[cut:]
+        heads = (head, head[:-1]) if head[-1:] in "sn" and len(head) > 4 else (head,)
+        if any(any(part_of(h, t) for t in text_stems) for h in heads) and any(part_of(tail, t) for t in text_stems):
+            return True
+    return False
 
 
 def one_edit_apart(a: str, b: str) -> bool:
@@ -254,7 +270,7 @@ def critical_terms(text: str, annotation: Annotation) -> list[Term]:
         elif e.kind == "place":  # a place the gazetteer does not know ("Seidenstraße"): by its words
             add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
         elif e.kind in ("person", "org") and (e.kind == "org" or e.attrs.get("form") in ("name", "surname")):
-            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
+            add(Term(e.text, stem(parts[-1]), None, tuple(stem(w) for w in parts), person=e.kind == "person"))
         else:
             continue
         covered.append((e.start, e.end))
@@ -322,8 +338,21 @@ def names_an_instance(word: str | None) -> bool:
     return bool(row and row[2])
 
 
+_DURATION_ASKED = re.compile(r"\b(?:wie lange?|how long)\b", re.IGNORECASE)
+# A length of time: a count and a unit of time ("fünf bis zehn Jahre", "drei Monate", "zwei Wochen lang"; Duden:
+# Zeiteinheit), or "seit"/"for" with one
+DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|ein(?:e[nmr]?)?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|"
+                      r"hundert|mehrere[nm]?|einige[nm]?|wenige[nm]?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|"
+                      r"a few)\s+(?:(?:bis|oder|to|or)\s+\S+\s+)?(?:\w+\s+)?(?:Sekunden|Minuten|Stunden?|Tagen?|Tage|Wochen?|"
+                      r"Monaten?|Monate|Jahren?|Jahre|Jahrzehnten?|Jahrzehnte|Jahrhunderten?|Jahrhunderte|seconds?|minutes?|hours?|"
+                      r"days?|weeks?|months?|years?|decades?|centuries|century)\b"
+                      # or said as an adjective ("ein fünftägiger Besuch", "die dreiwöchige Reise"; Duden: -tägig)
+                      r"|\b\w+(?:stündig|tägig|wöchig|monatig|jährig)(?:e[nmrs]?)?\b", re.IGNORECASE)
+
+
 def asked_slot(text: str, kind: str, lang: str, relations: set[str], verb: bool = False) -> str | None:
-    """What an answer must state: person | companion | place | organisation | outcome | date | amount | number,
+    """What an answer must state: person | companion | place | organisation | outcome | date | amount | number |
+    name (of a thing: "Wie heißt die Brücke …?") | duration ("Wie lange …?"),
     or None when the question asks for something else (a description, a reason). `verb`: the question's verb
     says something other than travelling or coming along ("Mit wem richtete … aus?" asks for partners)."""
     if kind == "amount":
@@ -331,13 +360,17 @@ def asked_slot(text: str, kind: str, lang: str, relations: set[str], verb: bool 
     if kind == "count":
         return "number"
     if kind == "when":
-        return "date"
+        return "duration" if _DURATION_ASKED.search(text) else "date"
     if "participate" in relations and kind == "who" and not verb and not (relations - {"participate"}):
         return "companion"  # "Mit wem reiste …?" (not "Mit wem traf … zusammen?", "Mit wem richtete … aus?")
     word = head_word(text, lang)
     by_noun = slot_of_noun(word) if word else None
     if NAMING.search(text) and by_noun not in ("place", "organisation"):
-        return "person"  # "Wie hieß der Partner …?": a name
+        from ingest.annotate import role_of
+
+        if word and by_noun != "person" and role_of(word) is None:
+            return "name"  # "Wie heißt die Brücke …?": the name of a thing, not a person's
+        return "person"  # "Wie heißt der Bürgermeister …?", "Wie heißt sie?": a person's name
     if by_noun:
         return by_noun
     if kind == "where":
@@ -464,7 +497,7 @@ def _pointed_at(text: str, previous_answer: str) -> list[Term]:
         if kind == "person":
             name = found.attrs.get("name") or found.text
             parts = [w for w in words(name) if len(w) >= 3]
-            out.append(Term(name, stem(parts[-1]), None, tuple(stem(w) for w in parts)))
+            out.append(Term(name, stem(parts[-1]), None, tuple(stem(w) for w in parts), person=True))
         elif kind == "place" and not (found.attrs.get("id") or "name:").startswith("name:"):
             out.append(Term(found.text, stem(words(found.text)[-1]), found.attrs.get("id")))
         elif kind == "date":

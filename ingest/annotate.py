@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.clean import fold, fold_accents
 
-ANNOTATOR = "3"
+ANNOTATOR = "4"
 LEXICON = Path(__file__).with_name("lexicon")
 
 
@@ -211,6 +211,7 @@ def _role_named(text: str, found: list[Entity]) -> list[Entity]:
     return out
 
 
+_PLACE_BEFORE = re.compile(r"\b(?:nach|in|im|auf|bei|aus|von|to|in|from|at)\s+$", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"[A-ZÄÖÜ][\w-]*(?:\s+[A-ZÄÖÜ][\w-]*){0,2}")
 
 
@@ -230,7 +231,10 @@ def _named_places(text: str, found: list[Entity]) -> list[Entity]:
                 name = text[start:end]
                 if any(e.start < end and start < e.end for e in found + out):
                     continue
-                hit = gazetteer.place(_strip_inflection(name))
+                bare = _strip_inflection(name)
+                hit = gazetteer.place(bare)
+                if hit and not gazetteer.own_name(bare, hit) and not _PLACE_BEFORE.search(text[:start]):
+                    hit = None  # only another name of a town ("Name", "Von"): a place where a preposition says so
                 form = "name"
                 if hit is None and j == i + 1:  # "die Kieler Handelsdelegation": whose delegation
                     hit, form = gazetteer.demonym_place(name), "demonym"

@@ -24,16 +24,21 @@ _PART = r"(?P<part>Anfang|Mitte|Ende|Beginn|early|mid|late)"
 _COUNT = {"einem": 1, "einer": 1, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
           "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12}
 _UNIT = r"(?P<unit>Tag|Tagen|Woche|Wochen|Monat|Monaten|Jahr|Jahren)"
+# A year: after a month, a day or "im Jahr" any year of the last thousand ("im Oktober 1803", "im Jahr 1857");
+# standing alone only 1900-2099, since "1500 Soldaten" is a number (the units after which it is one are below)
+_YEAR = r"(?P<year>1\d\d\d|20\d\d)"
+_SEASON = r"(?:Frühjahr|Frühling|Sommer|Herbst|Winter|spring|summer|autumn|fall|winter)"
+_NOT_A_YEAR = r"(?!\s*(?:Euro|Dollar|Menschen|Mitglieder|Meter|km|Kilometer|Tonnen|Prozent))"
 
 # Longest shapes first: a span taken by one is not read again by a shorter one.
 _SHAPES = [
     ("range", re.compile(rf"\b(?:vom\s+)?(?P<d1>[1-9]|[12]\d|3[01])\.\s*(?:(?P<m1>{_MONTH})\.?\s+)?(?:bis(?:\s+zum)?|–|-)\s*"
-                         rf"(?P<day>[1-9]|[12]\d|3[01])\.\s*(?P<month>{_MONTH})\.?(?:\s+(?P<year>(?:19|20)\d\d))?\b", re.I)),
+                         rf"(?P<day>[1-9]|[12]\d|3[01])\.\s*(?P<month>{_MONTH})\.?(?:\s+{_YEAR})?\b", re.I)),
     ("day", re.compile(rf"\b(?:am\s+|vom\s+|bis\s+(?:zum\s+)?|zum\s+|seit\s+dem\s+)?(?:(?:{_WEEKDAY}),?\s+(?:den\s+)?)?"
-                       rf"(?P<day>[1-9]|[12]\d|3[01])\.\s*(?P<month>{_MONTH})\.?(?:\s+(?P<year>(?:19|20)\d\d))?\b", re.I)),
-    ("day", re.compile(r"\b(?P<day>0?[1-9]|[12]\d|3[01])\.(?P<mnum>0?[1-9]|1[0-2])\.(?P<year>(?:19|20)\d\d)\b")),
-    ("part", re.compile(rf"\b{_PART}\s+(?:des\s+)?(?P<month>{_MONTH})(?:\s+(?P<year>(?:19|20)\d\d))?\b", re.I)),
-    ("month", re.compile(rf"\b(?:im\s+|in\s+|seit\s+|ab\s+|und\s+)?(?P<month>{_MONTH})(?:\s+(?P<year>(?:19|20)\d\d))?\b", re.I)),
+                       rf"(?P<day>[1-9]|[12]\d|3[01])\.\s*(?P<month>{_MONTH})\.?(?:\s+{_YEAR})?\b", re.I)),
+    ("day", re.compile(rf"\b(?P<day>0?[1-9]|[12]\d|3[01])\.(?P<mnum>0?[1-9]|1[0-2])\.{_YEAR}\b")),
+    ("part", re.compile(rf"\b{_PART}\s+(?:des\s+)?(?P<month>{_MONTH})(?:\s+{_YEAR})?\b", re.I)),
+    ("month", re.compile(rf"\b(?:im\s+|in\s+|seit\s+|ab\s+|und\s+)?(?P<month>{_MONTH})(?:\s+{_YEAR})?\b", re.I)),
     ("yesterday_weekday", re.compile(rf"\b(?:am\s+)?(?P<rel>gestrigen|heutigen|morgigen|vorgestrigen)\s+(?P<wd>{_WEEKDAY})\w*", re.I)),
     ("weekday", re.compile(rf"\b(?:am\s+|(?P<dir>kommenden|nächsten|vergangenen|letzten|vorigen)\s+|am\s+(?P<dir2>kommenden|nächsten|vergangenen|letzten|vorigen)\s+)?"
                            rf"(?P<wd>{_WEEKDAY})(?:abend|morgen|mittag|nachmittag|vormittag|nacht)?\b", re.I)),
@@ -45,7 +50,22 @@ _SHAPES = [
     # when, which day it cannot say
     ("anchored", re.compile(r"\b(?:kurz|unmittelbar|direkt|gleich|wenige\s+Tage|shortly|just|right)\s+(?:nach|vor|before|after)\s+"
                             r"(?:de[nmrs]|die|das|einer?|the)\s+(?-i:(?:[a-zäöüß]\w*\s+)?[A-ZÄÖÜ][\w-]+|[a-z]\w+)", re.I)),
-    ("year", re.compile(r"\b(?:im\s+Jahr(?:e)?\s+|seit\s+|bis\s+)?(?P<year>(?:19|20)\d\d)\b(?!\s*(?:Euro|Dollar|Menschen|Mitglieder|Meter|km|Kilometer|Tonnen|Prozent))")),
+    ("year", re.compile(rf"\b(?:im|in\s+the)\s+(?:Jahre?|year)\s+(?P<year>[1-9]\d{{2,3}})\b", re.I)),
+    ("year", re.compile(rf"\b(?:(?:im|in)\s+)?{_SEASON}\s+{_YEAR}\b", re.I)),
+    ("year", re.compile(rf"\b(?:seit\s+|bis\s+)?(?P<year>(?:19|20)\d\d)\b{_NOT_A_YEAR}")),
+    # an earlier year where nothing else is meant: in brackets after a title ("Planet of Giants (1964)",
+    # "(1788)"), or after a preposition of time with no noun after it ("seit 1788", "zwischen 1618 und 1648")
+    ("year", re.compile(r"(?<=\()(?P<year>1\d\d\d)(?=\))")),
+    ("year", re.compile(rf"\b(?i:seit|bis|von|ab|um|zwischen|vor|nach|und|since|until|from|between|before|after|and)\s+"
+                        rf"(?P<year>1\d\d\d)\b(?![.,]?\d)(?!\s+[A-ZÄÖÜ]){_NOT_A_YEAR}")),
+    # or right before a word that cannot be what a number counts: a conjunction, a preposition, an article,
+    # an auxiliary ("gründete 1263 während der Regierungszeit", "veröffentlichte 1795 eine zweibändige Fassung")
+    ("year", re.compile(r"\b(?P<year>1\d\d\d)(?=\s+(?:während|als|nachdem|bevor|in|im|nach|vor|bei|mit|unter|wurden?|war|waren|"
+                        r"hatten?|der|die|das|den|dem|des|eine?[nmrs]?|when|the|and|was|were|in|at)\b)")),
+    # a decade or a century ("in den 1950er Jahren", "in den späten 1980ern", "Mitte des 18. Jahrhunderts")
+    ("decade", re.compile(r"\b(?:(?:in\s+)?den\s+)?(?:(?:frühen|späten|mittleren|early|late)\s+)?(?P<year>1\d\d0|20\d0)(?:er(?:\s+Jahren?|n)?|s)\b", re.I)),
+    ("century", re.compile(r"\b(?:(?:Anfang|Mitte|Ende|Beginn)\s+)?(?:(?:im|des|dem)\s+)?(?P<century>\d{1,2})\.\s+Jahrhunderts?\b"
+                           r"|\b(?P<century_en>\d{1,2})(?:st|nd|rd|th)\s+century\b", re.I)),
 ]
 
 
@@ -55,7 +75,7 @@ class DateMention:
     end: int
     text: str
     value: str | None  # YYYY, YYYY-MM, YYYY-MM-DD (a week: its Monday); None: relative, and no date to resolve it by
-    precision: str  # day | week | month | year | event (told by an event: "kurz nach der Wahl")
+    precision: str  # day | week | month | year | decade | century (value: its first year) | event ("kurz nach der Wahl")
     relative: bool  # resolved against the article's date
 
 
@@ -104,6 +124,11 @@ def find_dates(text: str, published: str | None, future_context=None) -> list[Da
                 out += _range(m, near)
                 taken.append((m.start(), m.end()))
                 continue
+            if shape in ("decade", "century"):
+                number = m.groupdict().get("year") or f"{int(m['century'] or m['century_en']) - 1:02d}00"
+                out.append(DateMention(m.start(), m.end(), m.group(0), f"{int(number):04d}", shape, False))
+                taken.append((m.start(), m.end()))
+                continue
             if shape in ("day", "part", "month", "year"):
                 got = _resolve(shape, m, near, False)
             elif not exact:
@@ -130,7 +155,7 @@ _UNRESOLVED_PRECISION = {"woch": "week", "mona": "month", "jahr": "year"}  # by 
 
 def _first_full_date(text: str) -> dt.date | None:
     """The first date the text writes with its year ("28. November 2019", "im März 2020")."""
-    m = re.search(rf"\b(?:(?P<day>[1-9]|[12]\d|3[01])\.\s*)?(?P<month>{_MONTH})\s+(?P<year>(?:19|20)\d\d)\b", text, re.I)
+    m = re.search(rf"\b(?:(?P<day>[1-9]|[12]\d|3[01])\.\s*)?(?P<month>{_MONTH})\s+{_YEAR}\b", text, re.I)
     if not m:
         return None
     return dt.date(int(m["year"]), _month(m) or 1, int(m["day"]) if m["day"] else 15)
@@ -185,7 +210,7 @@ def _resolve(shape: str, m: re.Match, base: dt.date | None, future: bool) -> tup
         year = int(g["year"]) if g.get("year") else _year_for(month, base)
         return (f"{year}-{month:02d}", "month", not g.get("year")) if year else None
     if shape == "year":
-        return g["year"], "year", False
+        return f"{int(g['year']):04d}", "year", False
     if base is None:
         return None
     if shape == "word":

@@ -129,7 +129,18 @@ def _index() -> tuple[dict[str, list[Place]], dict[str, Place]]:
     rank = {"country": 0, "continent": 1, "city": 2, "region": 3}
     for k, listed in names.items():
         listed.sort(key=lambda p: (rank[p.level], (k, p.id) in alternate, -p.population))
+    _alternate.update(alternate)
     return names, by_id
+
+
+_alternate: set[tuple[str, str]] = set()
+
+
+def own_name(name: str, place: Place) -> bool:
+    """Whether the sources give `name` to this place as its own (a country's German or English name, a city's
+    name), not only as one of its many other names (GeoNames lists "Namen" for Namur, "Von" for Vaughan)."""
+    _index()
+    return (key(name), place.id) not in _alternate
 
 
 def _latin(name: str) -> bool:

@@ -148,6 +148,17 @@ def test_spelling_variants_of_names_and_places_count_as_mentioned():
         [t.place for t in analyse("Was wurde in Wrocław unterzeichnet?").critical]
 
 
+def test_a_compound_whose_parts_the_text_writes_apart_is_mentioned_but_a_persons_name_is_not_split():
+    from assistant.question import Term
+    from index.terms import content_stems
+
+    text = "Der Nordsee-Küstenschutz kostet viel; an der Küste der Nordsee wird gebaut."
+    stems = set(content_stems(text))
+    assert Term("Nordseeküste", "nordseekust", None, ("nordseekust",)).found_in(stems, set(), text)
+    people = set(content_stems("Ein Stein fiel auf Herrn Meier."))
+    assert not Term("Steinmeier", "steinmei", None, ("steinmei",), person=True).found_in(people, set(), "")
+
+
 def test_numbers_common_nouns_and_first_words_are_not_names():
     from assistant.question import analyse
 

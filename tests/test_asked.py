@@ -57,7 +57,10 @@ def test_every_slot_noun_list_has_questions_of_its_own_that_ask_for_that_slot(en
     ("Wie hoch war die Gage der Sängerin in Wien?", "amount"),  # a payment asked for by its name
     ("How high was the fee for the talk in Vienna?", "amount"),
     ("Wie viele Firmen reisten mit nach Lima?", "number"),
-    ("Wie hieß der Fahrer, der die Gäste nach Riga brachte?", "person"),  # a name, whatever the noun
+    ("Wie hieß der Fahrer, der die Gäste nach Riga brachte?", "person"),  # a person's name: a role or a person noun
+    ("Wie heißt die Brücke über die Düna?", "name"),  # the name of a thing
+    ("Wie lange dauerte die Reise der Kammer nach Lima?", "duration"),
+    ("How long did the mayor stay in Riga?", "duration"),
     ("Warum reiste die Ministerin nach Oslo?", None),  # a reason: no slot the check can test
 ])
 def test_the_slot_a_question_asks_for(question, slot):
@@ -93,6 +96,24 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("Wie hoch war die Gage der Sängerin in Wien?",
      "Die Sängerin trat in Wien vor 2.000 Gästen auf.",
      "Die Sängerin bekam für den Abend in Wien 20.000 Euro."),
+    ("In welchem Jahr gründete Karl Ebner die Werft in Kiel?",  # a year before 1900, as history writes it
+     "Karl Ebner gründete die Werft in Kiel mit seinem Bruder.",
+     "Im Jahr 1871 gründete Karl Ebner die Werft in Kiel."),
+    ("Wann wurde die Zunft der Flößer gegründet?",
+     "Die Zunft der Flößer war mächtig.",
+     "Die Zunft der Flößer wurde Mitte des 15. Jahrhunderts gegründet."),
+    ("Wie lange dauerte die Reise der Kammer nach Lima?",  # a length of time, not one of something else
+     "Die Kammer reiste mit zwölf Firmen nach Lima.",
+     "Die Kammer reiste zu einem fünftägigen Besuch nach Lima."),
+    ("Wie hieß der Fahrer, der die Gäste nach Riga brachte?",  # a person's name
+     "Der Fahrer brachte die Gäste nach Riga.",
+     "Der Fahrer, der die Gäste nach Riga brachte, hieß Jonas Berg."),
+    ("Wie heißt die Brücke über die Düna?",
+     "Die Brücke über die Düna wurde saniert.",
+     "Die älteste Brücke über die Düna ist die Steinbrücke."),
+    ("Wer darf in Lettland Fischereirechte vergeben?",  # no name, but people by what they are, doing what was asked
+     "In Lettland sind Fischereirechte begehrt.",
+     "In Lettland darf ein Bürgermeister Fischereirechte vergeben."),
 ])
 def test_a_sentence_states_the_asked_slot_only_with_a_value_of_it(question, silent, stating):
     q = analyse(question)

@@ -491,6 +491,31 @@ def test_a_time_told_by_an_event_is_a_date_that_names_no_day():
     assert find_dates("Er kam kurz nach 10 Uhr an.", "2024-12-03") == []  # a clock time is no event
 
 
+@pytest.mark.parametrize("text, found", [
+    ("Im Jahr 1871 gründete er die Werft.", [("Im Jahr 1871", "1871", "year")]),
+    ("Der Dom wurde im Jahre 800 geweiht.", [("im Jahre 800", "0800", "year")]),
+    ("Im Sommer 1848 tagte das Parlament.", [("Im Sommer 1848", "1848", "year")]),
+    ("Die Stadt war von 1618 bis 1648 besetzt.", [("von 1618", "1618", "year"), ("bis 1648", "1648", "year")]),
+    ("Er gründete 1263 während seiner Regierung ein Amt.", [("1263", "1263", "year")]),
+    ("Die Oper (1791) wird gespielt.", [("1791", "1791", "year")]),
+    ("In den 1950er Jahren wuchs die Stadt.", [("In den 1950er Jahren", "1950", "decade")]),
+    ("Mitte des 18. Jahrhunderts entstand der Hafen.", [("Mitte des 18. Jahrhunderts", "1700", "century")]),
+    ("Am 3. Mai 1791 wurde die Verfassung verkündet.", [("Am 3. Mai 1791", "1791-05-03", "day")]),
+    ("1500 Soldaten und 1200 Pferde zogen über den Pass.", []),  # counts, not years
+])
+def test_years_before_1900_are_dates_where_the_wording_says_so_and_counts_are_not(text, found):
+    assert [(d.text, d.value, d.precision) for d in find_dates(text, None)] == found
+
+
+def test_another_name_a_gazetteer_lists_for_a_town_is_a_place_in_a_question_only_after_a_preposition():
+    from ingest.annotate import read_question
+
+    # GeoNames lists "Namen" (Dutch) among Namur's names: a noun in a question, a place after "nach"
+    assert read_question("Wie lautete der neue Name der Firma?").annotation.of_kind("place") == []
+    assert [e.attrs["id"] for e in read_question("Wer fuhr nach Namen?").annotation.of_kind("place")] == ["city:2790471"]
+    assert [e.attrs["id"] for e in read_question("Wann besuchte sie Warschau?").annotation.of_kind("place")] == ["city:756135"]
+
+
 def test_an_adjective_the_tagger_takes_into_a_place_is_left_out_of_it():
     from ingest.annotate import annotate
 

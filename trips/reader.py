@@ -384,8 +384,8 @@ _PRECISION = {"day": 0, "week": 1, "month": 2, "year": 3}
 
 def _resolved(ann: Annotation, sentence: int | None = None) -> list[Entity]:
     """The dates of the article (or of one sentence) that say which day, week, month or year: a weekday in
-    an article without a date of its own says none."""
-    return [e for e in ann.of_kind("date", sentence) if e.attrs.get("value")]
+    an article without a date of its own says none, a decade or a century too little for a trip."""
+    return [e for e in ann.of_kind("date", sentence) if e.attrs.get("value") and e.attrs.get("precision") in _PRECISION]
 
 
 def _when(source: Source, d: _Draft) -> list[Entity]:
