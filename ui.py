@@ -58,6 +58,7 @@ CSS = """
 .trip-fields q { color: var(--body-text-color-subdued); }
 .standalone { color: var(--body-text-color-subdued); font-size: 0.9em; }
 a.cite { text-decoration: none; font-weight: 600; }
+#doc-table td, #doc-table th { overflow-wrap: anywhere; }
 """
 
 
@@ -422,6 +423,7 @@ def upload_problem(exc: Exception) -> str:
 
 
 DOCUMENT_COLUMNS = ["ID", "Datum", "Titel", "Abschnitte", "Quelle"]
+DOCUMENT_COLUMN_WIDTHS = ["18%", "9%", "42%", "9%", "22%"]  # the table fits the window; long IDs and paths wrap
 PAGE_SIZE = 25
 
 
@@ -511,7 +513,8 @@ def documents_tab(assistant: Assistant, library, demo, is_admin, status) -> None
         forward = gr.Button("weiter ▶", elem_id="doc-next", scale=1)
     info = gr.Markdown(elem_id="doc-count")
     offset = gr.State(0)
-    table = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, wrap=True, elem_id="doc-table", max_height=380)
+    table = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, wrap=True, elem_id="doc-table", max_height=380,
+                         column_widths=DOCUMENT_COLUMN_WIDTHS)
     heading = gr.Markdown("Eine Zeile anklicken, um den Artikel zu sehen.", elem_id="doc-heading")
     text = gr.Textbox(label="Text, wie er indexiert ist", lines=10, max_lines=20, interactive=False, elem_id="doc-text")
     selected = gr.State("")

@@ -180,23 +180,30 @@ def _candidates(passages: list[Passage], vectors: dict[str, SentenceVectors], qu
 
 def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate], Candidate | None, list[str]]:
     """The sentences to quote with the one that states what was asked first (the best-scored of those that
-    state the asked slot, assistant.evidence.states); sentences that state nothing of it are left out, but a
+    state the asked slot, assistant.evidence.states; else the best-scored one); sentences that state nothing of it are left out, but a
     sentence that leans on a kept one ("Er …") stays with it. Also the values the lead states (the names,
     places, dates asked for), for an English lead sentence."""
     q = p.q
+    best = max(chosen, key=lambda c: c.score, default=None)  # without a sentence of the asked slot: the best one leads
     if q.slot is None:  # a noun asked for outside the slots ("Welche Themen …"): only the order changes
         named = [c for c in chosen if q.head and of_head(q, c.sentence)]
-        lead = max(named, key=lambda c: c.score) if named else None
+        lead = max(named, key=lambda c: c.score) if named else best
         return chosen, lead, []
 
     def stating(c: Candidate) -> bool:
         return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())))
 
     kept = [c for c in chosen if stating(c)]
-    if not kept:
-        return chosen, None, []
+    if best is not None and best not in kept:
+        # the best sentence states the answer in words the check does not read ("vor 66 Millionen Jahren",
+        # "selten"): it stays, and leads unless a sentence of its own article states the slot
+        kept = [c for c in kept if c.passage.doc_id == best.passage.doc_id]
+        if not kept:
+            return chosen, best, []
     # the lead: a sentence of the relation asked about ("traf"), then of the noun asked for ("Senator"), then the best
     lead = max(kept, key=lambda c: (bool(q.predicate_concepts) and of_relation(q, c.sentence), of_head(q, c.sentence), c.score))
+    if best is not None and best not in kept:
+        kept.append(best)
     near = {(c.passage.doc_id, c.order[0], c.order[1] + step) for c in kept for step in (-1, 1)}
     kept += [c for c in chosen if c not in kept and (c.passage.doc_id, *c.order) in near and
              (refers_back(c.sentence) or any(refers_back(k.sentence) for k in kept))]
@@ -207,7 +214,11 @@ def _compose(chosen: list[Candidate], lead: Candidate | None, values: list[str],
     """Quote the chosen sentences, the lead first, the others in reading order (article by article), each
     followed by its marker. An English question gets an English lead naming what the quotes state."""
     doc_order = list(dict.fromkeys(c.passage.doc_id for c in chosen))
-    chosen = sorted(chosen, key=lambda c: (c is not lead, doc_order.index(c.passage.doc_id), c.order))
+    # a lead that leans on the sentence before it ("Mit 39 Jahren ist er …") comes after that sentence
+    leans_on = next((c for c in chosen if lead is not None and refers_back(lead.sentence) and
+                     c.passage.doc_id == lead.passage.doc_id and c.order == (lead.order[0], lead.order[1] - 1)), None)
+    first = {id(c): i for i, c in enumerate((leans_on, lead)) if c is not None}
+    chosen = sorted(chosen, key=lambda c: (first.get(id(c), 2), doc_order.index(c.passage.doc_id), c.order))
     numbers: dict[str, int] = {}
     citations: dict[str, Citation] = {}
     parts = []

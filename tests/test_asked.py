@@ -204,3 +204,17 @@ def test_a_question_for_the_day_wants_a_day(question):
 
     assert _DAY_ASKED.search(question)
     assert not _DAY_ASKED.search("Wann landete die Ministerin in Oslo?")
+
+
+def test_the_best_sentence_leads_and_one_that_leans_on_the_sentence_before_comes_after_it():
+    from assistant.extractive import Candidate, _compose
+    from index.retrieve import Passage
+
+    passage = Passage("a#0", "a", "Titel", None, "test", "", 1.0)
+    named = Candidate("Die Kammer schickte Eva Kron nach Oslo.", passage, 0, (0, 0), score=3.0)
+    other = Candidate("Oslo ist die Hauptstadt Norwegens.", passage, 0, (0, 1), score=2.0)
+    leaning = Candidate("Sie war dort die Jüngste.", passage, 0, (0, 3), score=5.0)
+    before = Candidate("In Oslo traf Jan Holm die Ministerin.", passage, 0, (0, 2), score=1.0)
+    assert _compose([named, other], other, [], "de").text.startswith("Oslo ist die Hauptstadt")
+    text = _compose([named, other, before, leaning], leaning, [], "de").text
+    assert text.startswith("In Oslo traf Jan Holm die Ministerin. [1] Sie war dort die Jüngste. [1] Die Kammer")

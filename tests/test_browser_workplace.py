@@ -67,6 +67,10 @@ def test_admin_uploads_asks_dislikes_exports_deletes_and_the_question_is_refused
     try:
         page.get_by_role("tab", name="Dokumente").click()
         page.locator("#doc-count").get_by_text("von 5 Artikeln").wait_for()
+        # the table fits a 1,400 px window: no column pushed out of sight, no sideways scrolling
+        widths = page.evaluate("""() => { const t = document.querySelector('#doc-table table');
+            return [document.documentElement.scrollWidth, window.innerWidth, t.getBoundingClientRect().right]; }""")
+        assert widths[0] <= widths[1] and widths[2] <= widths[1], widths
         article = tmp_path / "dresden-lyon.txt"
         article.write_text(LYON_ARTICLE, encoding="utf-8")
         page.locator("#doc-upload input[type='file']").set_input_files(str(article))
