@@ -28,30 +28,17 @@ from ingest.model import PubDate
 
 FOLLOW_UP_WINDOW = 2  # a follow-up is read in the light of the last two questions of the conversation
 
-# concept -> folded word beginnings (compound parts count too, see _concepts_of)
-CONCEPTS: dict[str, tuple[str, ...]] = {
-    "lead": ("leit", "geleit", "anfuehr", "angefuehr", "fuehrte", "gefuehrt", "lead", "led", "head", "chef", "spitze"),
-    "participate": ("teilnehm", "teilgenommen", "dabei", "begleit", "mitgereist", "mitreis", "angemeldet", "vertreten",
-                    "accompan", "particip", "join", "member", "mitglied", "teil", "took part", "along"),
-    "travel": ("reis", "gereist", "fahrt", "trip", "travel", "journey", "delegation", "aufenthalt", "flog", "went", "go"),
-    "visit": ("besuch", "besicht", "visit", "station", "toured", "aufenthalt"),
-    "sign": ("unterzeichn", "unterschrieb", "unterschrift", "vereinbarung", "abkommen", "vertrag", "sign", "agreement", "contract", "kooperation"),
-    "open": ("eroeffn", "eroffn", "eingeweiht", "open", "inaugur", "dependance", "niederlassung", "office", "branch"),
-    "meet": ("treff", "traf", "getroffen", "gespraech", "meet", "met", "talk", "empfang", "reception"),
-    "present": ("praesentier", "vorgestellt", "vorstell", "present", "showcas", "stand", "messe", "fair", "exhibit"),
-    "company": ("unternehm", "firma", "firmen", "konzern", "start-up", "startup", "company", "compan", "firm", "betrieb"),
-    "city": ("stadt", "staedt", "city", "cities", "ort", "orte", "region", "metropol", "town"),
-    "topic": ("thema", "themen", "topic", "schwerpunkt", "fokus", "focus", "branche", "subject"),
-    "highlight": ("hoehepunkt", "highlight", "abschluss"),
-    "win": ("gewann", "gewonnen", "gewinn", "preis", "won", "win", "award", "prize"),
-    "deliver": ("ueberbracht", "ueberbring", "ausgeliefert", "geliefert", "deliver", "drohne", "drone"),
-    "publish": ("erschien", "erschienen", "veroeffentlich", "publish", "released", "jahresbericht", "report"),
-    "guest": ("gast", "gaeste", "guest", "besucher"),
-    "university": ("universitaet", "university", "hochschule", "college", "institut", "forschung", "research"),
-    "ambassador": ("botschafter", "ambassador"),
-}
-GENERIC = {"travel", "company", "city"}  # concepts too common in this domain to decide between sentences
+def _concepts() -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The concepts and their cues, and those too common in this domain to decide between sentences
+    (ingest/lexicon/de/concepts.yaml, each with its source)."""
+    from ingest.annotate import lexicon
 
+    entries = lexicon("concepts")
+    return ({e["concept"]: tuple(e["cues"]) for e in entries}, {e["concept"] for e in entries if e.get("generic")})
+
+
+CONCEPTS, GENERIC = _concepts()  # concept -> folded word beginnings (compound parts count too, see _word_concepts)
+_MULTIWORD_CUES = [(concept, cue) for concept, cues in CONCEPTS.items() for cue in cues if " " in cue]
 
 
 @dataclass(frozen=True)
@@ -230,10 +217,13 @@ def _kind(text: str) -> str:
 
 
 def concepts_of(text: str) -> set[str]:
+    """The concepts a text speaks of: by the beginnings of its words, and by the cues of several words ("took
+    part") it contains."""
     found: set[str] = set()
-    for w in words(text.replace("took part", "took_part")):
+    for w in words(text):
         found |= _word_concepts(fold(w))
-    return found
+    folded = fold(text)
+    return found | {concept for concept, cue in _MULTIWORD_CUES if re.search(rf"\b{re.escape(cue)}\b", folded)}
 
 
 @lru_cache(maxsize=65536)

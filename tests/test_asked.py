@@ -49,6 +49,22 @@ def test_every_slot_noun_list_has_questions_of_its_own_that_ask_for_that_slot(en
         assert q.slot == entry["slot"], example
 
 
+@pytest.mark.parametrize("entry", lexicon("concepts"), ids=lambda e: e["concept"])
+def test_every_concept_cue_is_read_in_a_sentence_written_for_it(entry):
+    from assistant.question import concepts_of, words
+    from ingest.clean import fold
+
+    assert entry["source"]
+    for example in entry["examples"]:
+        assert entry["concept"] in concepts_of(example), example
+    folded = [fold(w) for e in entry["examples"] for w in words(e)]
+    for cue in entry["cues"]:  # each cue is read in one of the examples
+        if " " in cue:
+            assert any(cue in fold(e) for e in entry["examples"]), cue
+        else:
+            assert any(w == cue if len(cue) <= 3 else w.startswith(cue) or (len(cue) >= 5 and cue in w) for w in folded), cue
+
+
 @pytest.mark.parametrize("question, slot", [
     ("Wer begleitete die Ministerin nach Oslo?", "companion"),
     ("Mit wem traf sich die Ministerin in Oslo?", "person"),  # whom she met: not who came along
