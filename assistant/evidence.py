@@ -189,9 +189,8 @@ RESTATED = 0.75  # of the question's words (its verb among them), those a senten
 def restates(q: Question, sentence: str) -> bool:
     """The sentence says the question again, with more words than it: the verb asked about (when the question
     has one of its own) and three in four of its other words, and words of its own where the question asks
-    ("Wer kann Ausnahmen beantragen, …?" — "Ein Anwalt kann Ausnahmen anstreben, …"). Reading comprehension
-    answers sit in such a sentence (Rajpurkar et al. 2016: most SQuAD answers are in the sentence with the
-    most words of the question)."""
+    ("Wer kann Ausnahmen beantragen, …?" — "Ein Anwalt kann Ausnahmen anstreben, …"): the words it has beyond
+    the question's are where the answer stands, named or not ("Studenten strömten nach Wittenberg, …")."""
     stems = set(content_stems(sentence))
     asked = [a for a in dict.fromkeys(q.subject_stems) if a]
     if len(asked) < 3 or (q.predicate and not _does_asked(q, sentence)):

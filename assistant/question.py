@@ -330,7 +330,7 @@ def names_an_instance(word: str | None) -> bool:
 
 _DURATION_ASKED = re.compile(r"\b(?:wie lange?|how long)\b", re.IGNORECASE)
 # A length of time: a count and a unit of time ("fünf bis zehn Jahre", "drei Monate", "zwei Wochen lang"; Duden:
-# Zeiteinheit), or "seit"/"for" with one
+# Zeiteinheit)
 DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|ein(?:e[nmr]?)?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|"
                       r"hundert|mehrere[nm]?|einige[nm]?|wenige[nm]?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|"
                       r"a few)\s+(?:(?:bis|oder|to|or)\s+\S+\s+)?(?:\w+\s+)?(?:Sekunden|Minuten|Stunden?|Tagen?|Tage|Wochen?|"
