@@ -15,10 +15,10 @@ from functools import lru_cache
 
 from assistant.answer import Draft, refusal
 from assistant.question import (DURATION, MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
-from index.reading import ArticleReading
+from index.reading import ArticleReading, places_with_containers
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
-from ingest.annotate import Entity
+from ingest.annotate import Entity, lexicon
 from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
@@ -173,14 +173,11 @@ def _names_new(q: Question, entities: list[Entity]) -> bool:
 def _of_question(q: Question, sentence: str, entities: list[Entity]) -> bool:
     """The sentence speaks of what the question is about: one of the people or places it names, one of its
     concepts (a visit, a trip), or another of its words."""
-    from index.reading import places_with_containers
-
     stems = set(content_stems(sentence))
     places = places_with_containers([e for e in entities if e.kind == "place"])
     if any(t.found_in(stems, places, sentence) for t in q.critical):
         return True
-    named = {s for t in q.critical for s in (t.names or (t.stem,))}
-    return bool(q.concepts & concepts_of(sentence)) or any(matches_any(a, stems) for a in q.stems if a not in named)
+    return bool(q.concepts & concepts_of(sentence)) or any(matches_any(a, stems) for a in _other_words(q))
 
 
 RESTATED = 0.75  # of the question's words (its verb among them), those a sentence must say again to restate it
@@ -228,8 +225,6 @@ def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[st
 
 
 def _same_places(q: Question, entities: list[Entity]) -> bool:
-    from index.reading import places_with_containers
-
     named = [e for e in entities if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:")]
     if not q.places or not named:
         return True
@@ -255,10 +250,14 @@ def of_relation(q: Question, sentence: str) -> bool:
     its other words."""
     if concepts_of(sentence) & q.predicate_concepts:
         return True
-    named = {s for t in q.critical for s in (t.names or (t.stem,))}
-    asked = [s for s in dict.fromkeys(q.stems) if s not in named]
     stems = set(content_stems(sentence))
-    return sum(matches_any(a, stems) for a in asked) >= 2
+    return sum(matches_any(a, stems) for a in _other_words(q)) >= 2
+
+
+def _other_words(q: Question) -> list[str]:
+    """The question's word stems beside the names it gives (those chose the article already)."""
+    named = {s for t in q.critical for s in (t.names or (t.stem,))}
+    return [s for s in dict.fromkeys(q.stems) if s not in named]
 
 
 def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[str]:
@@ -269,8 +268,6 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
 
 @lru_cache(maxsize=1)
 def _companion_pattern() -> re.Pattern:
-    from ingest.annotate import lexicon
-
     cues = sorted({c for e in lexicon("companions") for c in e["cues"]}, key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b")
 

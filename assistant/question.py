@@ -20,7 +20,7 @@ from functools import lru_cache
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from ingest import gazetteer
-from ingest.annotate import Annotation, Entity, ReadQuestion, read_question
+from ingest.annotate import Annotation, Entity, ReadQuestion, lexicon, read_question, role_of
 from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
 from ingest.clean import fold
 from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, NUMERIC_DAY, YEAR, build_date
@@ -31,8 +31,6 @@ FOLLOW_UP_WINDOW = 2  # a follow-up is read in the light of the last two questio
 def _concepts() -> tuple[dict[str, tuple[str, ...]], set[str]]:
     """The concepts and their cues, and those too common in this domain to decide between sentences
     (ingest/lexicon/de/concepts.yaml, each with its source)."""
-    from ingest.annotate import lexicon
-
     entries = lexicon("concepts")
     return ({e["concept"]: tuple(e["cues"]) for e in entries}, {e["concept"] for e in entries if e.get("generic")})
 
@@ -302,8 +300,6 @@ def head_noun(text: str, lang: str) -> str | None:
 def _slot_nouns() -> list[tuple[str, str, bool]]:
     """(folded noun, slot, whether the annotator marks its instances: "Stadt", "Firma"), longest first
     (ingest/lexicon/de/question_slots.yaml)."""
-    from ingest.annotate import lexicon
-
     rows = {(fold(n), entry["slot"], entry.get("instances") == "annotated")
             for entry in lexicon("question_slots") for n in entry["nouns"]}
     return sorted(rows, key=lambda r: -len(r[0]))
@@ -356,8 +352,6 @@ def asked_slot(text: str, kind: str, lang: str, relations: set[str], verb: bool 
     word = head_word(text, lang)
     by_noun = slot_of_noun(word) if word else None
     if NAMING.search(text) and by_noun not in ("place", "organisation"):
-        from ingest.annotate import role_of
-
         if word and by_noun != "person" and role_of(word) is None:
             return "name"  # "Wie heißt die Brücke …?": the name of a thing, not a person's
         return "person"  # "Wie heißt der Bürgermeister …?", "Wie heißt sie?": a person's name

@@ -211,7 +211,8 @@ def _role_named(text: str, found: list[Entity]) -> list[Entity]:
     return out
 
 
-_PLACE_BEFORE = re.compile(r"\b(?:nach|in|im|auf|bei|aus|von|to|in|from|at)\s+$", re.IGNORECASE)
+_DIRECTIONS = "nach|in|im|auf|bei|aus"  # the words before a place someone goes to or is in
+_PLACE_BEFORE = re.compile(rf"\b(?:{_DIRECTIONS}|von|to|from|at)\s+$", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"[A-ZÄÖÜ][\w-]*(?:\s+[A-ZÄÖÜ][\w-]*){0,2}")
 
 
@@ -326,7 +327,7 @@ def _strip_inflection(name: str) -> str:
     return name
 
 
-_AFTER_DIRECTION = re.compile(r"\b(?:nach|in|im|auf|bei|aus)\s+(?P<name>[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)?)")
+_AFTER_DIRECTION = re.compile(rf"\b(?:{_DIRECTIONS})\s+(?P<name>[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)?)")
 MIN_BACKOFF_POPULATION = 100_000
 
 

