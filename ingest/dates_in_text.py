@@ -24,7 +24,8 @@ _PART = r"(?P<part>Anfang|Mitte|Ende|Beginn|early|mid|late)"
 _COUNT = {"einem": 1, "einer": 1, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
           "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12}
 _UNIT = r"(?P<unit>Tag|Tagen|Woche|Wochen|Monat|Monaten|Jahr|Jahren)"
-# A year: after a month, a day or "im Jahr" any year of the last thousand ("im Oktober 1803", "im Jahr 1857");
+# A year: after a month, a day or "im Jahr" any year of the last thousand ("im Oktober 1803", "im Jahr 1857"; Duden:
+# Jahr, "im Jahr[e] 1990"; the seasons: Duden, Frühjahr, Sommer, Herbst, Winter);
 # standing alone only 1900-2099, since "1500 Soldaten" is a number (the units after which it is one are below)
 _YEAR = r"(?P<year>1\d\d\d|20\d\d)"
 _SEASON = r"(?:Frühjahr|Frühling|Sommer|Herbst|Winter|spring|summer|autumn|fall|winter)"
@@ -62,7 +63,8 @@ _SHAPES = [
     # an auxiliary ("gründete 1263 während der Regierungszeit", "veröffentlichte 1795 eine zweibändige Fassung")
     ("year", re.compile(r"\b(?P<year>1\d\d\d)(?=\s+(?:während|als|nachdem|bevor|in|im|nach|vor|bei|mit|unter|wurden?|war|waren|"
                         r"hatten?|der|die|das|den|dem|des|eine?[nmrs]?|when|the|and|was|were|in|at)\b)")),
-    # a decade or a century ("in den 1950er Jahren", "in den späten 1980ern", "Mitte des 18. Jahrhunderts")
+    # a decade or a century ("in den 1950er Jahren", "in den späten 1980ern", "Mitte des 18. Jahrhunderts"; Duden:
+    # Jahrzehnt, "die 1920er-Jahre"; Jahrhundert; Merriam-Webster: "the 1990s", century)
     ("decade", re.compile(r"\b(?:(?:in\s+)?den\s+)?(?:(?:frühen|späten|mittleren|early|late)\s+)?(?P<year>1\d\d0|20\d0)(?:er(?:\s+Jahren?|n)?|s)\b", re.I)),
     ("century", re.compile(r"\b(?:(?:Anfang|Mitte|Ende|Beginn)\s+)?(?:(?:im|des|dem)\s+)?(?P<century>\d{1,2})\.\s+Jahrhunderts?\b"
                            r"|\b(?P<century_en>\d{1,2})(?:st|nd|rd|th)\s+century\b", re.I)),

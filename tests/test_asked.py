@@ -234,3 +234,12 @@ def test_the_best_sentence_leads_and_one_that_leans_on_the_sentence_before_comes
     assert _compose([named, other], other, [], "de").text.startswith("Oslo ist die Hauptstadt")
     text = _compose([named, other, before, leaning], leaning, [], "de").text
     assert text.startswith("In Oslo traf Jan Holm die Ministerin. [1] Sie war dort die Jüngste. [1] Die Kammer")
+
+
+@pytest.mark.parametrize("sentence", ["Die Reise dauerte fünf bis zehn Tage.", "Sie blieb drei Wochen in Riga.",
+                                      "He stayed for several years.", "Ein zweistündiges Treffen folgte."])
+def test_a_length_of_time_is_read_as_a_count_and_a_unit_or_as_an_adjective(sentence):
+    from assistant.question import DURATION
+
+    assert DURATION.search(sentence)
+    assert not DURATION.search("Zwölf Firmen reisten im Jahr 2019 nach Riga.")
