@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.answer import Draft
+from assistant.citations import sentences_with_markers
 from assistant.evidence import Evidence
 from assistant.question import Question
+from assistant.register_question import TripQuestion
 from index.retrieve import Retrieval
 
 
@@ -36,24 +38,43 @@ class Prepared:
     retrieval: Retrieval
     evidence: Evidence
     failure: Exception | None = None  # the model already failed while condensing: do not ask it again
-    trips: object | None = None  # a list, count or "who led which" question for the trip register (TripQuestion)
+    trips: TripQuestion | None = None  # a list, count or "who led which" question for the trip register
+    indexed: bool = True  # the index holds articles
     # For "who led / who came along" about a trip the register holds: the words its leaders (or participants)
     # were read from, by article; the sentences holding them answer the question.
     register_quotes: dict[str, list[str]] = field(default_factory=dict)
+    previous_answer: str = field(init=False)  # the conversation's last answer
 
-    @property
-    def previous_answer(self) -> str:
-        return next((t.content for t in reversed(self.history) if t.role == "assistant"), "")
+    def __post_init__(self):
+        self.previous_answer = next((t.content for t in reversed(self.history) if t.role == "assistant"), "")
 
 
-class Answerer(Protocol):
-    def condense(self, question: str, history: list[Turn], lang: str) -> str:
-        """The follow-up as a standalone question written from the conversation, or "" to keep the
-        rule-based one."""
+class Strategy(Protocol):
+    """One way of answering a prepared question (assistant/router.py picks it)."""
 
     def answer(self, p: Prepared) -> Draft:
-        """The answer to a prepared question whose articles hold what it names."""
+        """The answer to a prepared question."""
 
     def stream(self, p: Prepared) -> Iterator[str | Draft]:
         """The same answer as it is produced: checked sentences with their markers (each carrying the
         space before it, so they concatenate), then the Draft, which is authoritative."""
+
+
+class Answerer(Strategy, Protocol):
+    """The strategy of a backend (extractive, or a model's), for questions whose articles hold what they name."""
+
+    def condense(self, question: str, history: list[Turn], lang: str) -> str:
+        """The follow-up as a standalone question written from the conversation, or "" to keep the
+        rule-based one."""
+
+
+class Settled:
+    """A strategy whose whole answer is known at once: it streams the answer's sentences after writing them."""
+
+    def answer(self, p: Prepared) -> Draft:
+        raise NotImplementedError
+
+    def stream(self, p: Prepared) -> Iterator[str | Draft]:
+        draft = self.answer(p)
+        yield from sentences_with_markers(draft.text)
+        yield draft

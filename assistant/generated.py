@@ -14,6 +14,7 @@ from assistant.answerer import Answerer, Prepared, Turn
 from assistant.citations import complete_part, enforce_citations, sentences_with_markers
 from assistant.llms import GenerationBusy, GenerationError, LazyModel, Model
 from assistant.question import FOLLOW_UP_WINDOW, analyse, answer_type_present, read
+from assistant.ranking import rank
 from index.retrieve import Passage
 from ingest.sentences import refers_back, sentence_spans
 from prompts import render
@@ -147,14 +148,12 @@ GIVE_UP_AFTER_SENTENCES = 2
 
 
 def focus(p: Prepared) -> dict[int, str]:
-    """What of each passage the model reads: the best sentences for the question (the extractive answerer's
-    ranking), the sentence before one that refers back to it ("Er ...", "Dazu ...") and the one after that
-    goes on with it, and the sentence after the very best; gaps marked "…", under the passage's own number;
-    passages with none of them are left out. On two cores a 1.5B model reads about 160 tokens a second: five
+    """What of each passage the model reads: the best sentences for the question (assistant/ranking.py, the
+    ranking the extractive answerer quotes from), the sentence before one that refers back to it ("Er ...",
+    "Dazu ...") and the one after that goes on with it, and the sentence after the very best; gaps marked "…",
+    under the passage's own number; passages with none of them are left out. On two cores a 1.5B model reads about 160 tokens a second: five
     700-character passages cost it several seconds before its first word, and it loses the answer in them."""
-    from assistant.extractive import ExtractiveAnswerer
-
-    ranked = ExtractiveAnswerer().rank(p)[:FOCUS_SENTENCES]
+    ranked = rank(p)[:FOCUS_SENTENCES]
     sentences = {}
     for passage in p.retrieval.passages:
         known = p.retrieval.vectors.get(passage.chunk_id)

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
+from assistant.register_question import TripQuestion, trip_question
 from ingest import gazetteer
 from ingest.annotate import Annotation, Entity, ReadQuestion, lexicon, read_question, role_of
 from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
@@ -119,6 +120,7 @@ class Question:
     period: PubDate | None = None  # the month or year the search names
     slot: str | None = None  # what an answer must state (asked_slot)
     read: ReadQuestion | None = None  # the annotator's reading of the question, and its vector for retrieval
+    register: TripQuestion | None = None  # a list, count or "who led which" question across the trip register
 
     @property
     def places(self) -> set[str]:
@@ -416,6 +418,7 @@ def analyse(text: str, earlier_questions: list[str] | None = None, previous_answ
     q.carried_critical += [t for t in named if t.word not in {c.word for c in q.carried_critical}]
     q.search = standalone(text, q.earlier + [t.word for t in named])
     q.period = date_named(q.search)
+    q.register = trip_question(q)
     return q
 
 

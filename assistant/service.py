@@ -1,5 +1,7 @@
-"""Question (and conversation) to a cited answer: analyse, condense a follow-up, retrieve, check the
-evidence, answer. The one entry point for the CLI, the API and the chat.
+"""Question (and conversation) to a cited answer, the one entry point for the CLI, the API, the chat and the
+evals: the question checked and analysed once (assistant/question.py), a follow-up made standalone, the
+passages retrieved and their evidence gathered (assistant/evidence.py), then the strategy the router picks
+(assistant/router.py) answers: the trip register, a refusal, or the backend's answerer.
 """
 
 from __future__ import annotations
@@ -7,14 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from functools import cached_property
+from functools import cached_property, partial
 
 from assistant.answer import Answer, Draft
-from assistant.answerer import Answerer, Prepared, Turn
-from assistant.citations import sentences_with_markers
+from assistant.answerer import Answerer, Prepared, Strategy, Turn
 from assistant.evidence import gather
 from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named, keeps_subject
-from assistant.trip_answers import trip_question
+from assistant.router import route
+from assistant.trip_answers import RegisterAnswerer, leader_quotes
 from index.manifest import DocRecord
 from index.reading import ArticleReading, read_article
 from index.retrieve import Filters, Passage, Retrieval, Retriever
@@ -88,13 +90,14 @@ class Assistant:
 
     def passage(self, chunk_id: str) -> Passage | None:
         """The passage an evidence stands in."""
-        return self._passage(chunk_id)
+        return self.retriever.passage(chunk_id)
 
     # -- answering
     def answer(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
                backend: str | None = None, top_k: int | None = None) -> Answer:
-        p, settled, start = self._settle(question, history, filters, backend, top_k)
-        draft = settled or self.answerer(p.backend).answer(p)
+        p = self.prepare(question, history, filters, backend, top_k)
+        start = time.perf_counter()
+        draft = self.strategy(p).answer(p)
         return _result(p, draft, time.perf_counter() - start)
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
@@ -103,41 +106,40 @@ class Assistant:
         markers, then {"type": "answer", "answer": <the JSON of `answer`>}, which is authoritative. Holds
         nothing between events but a generation slot while the model writes: closing the generator (a
         client that left) gives that back at once."""
-        p, settled, start = self._settle(question, history, filters, backend, top_k)
-        items = [*sentences_with_markers(settled.text), settled] if settled else self.answerer(p.backend).stream(p)
-        for item in items:
+        p = self.prepare(question, history, filters, backend, top_k)
+        start = time.perf_counter()
+        for item in self.strategy(p).stream(p):
             if isinstance(item, Draft):
                 yield {"type": "answer", "answer": _result(p, item, time.perf_counter() - start).to_json()}
             else:
                 yield {"type": "delta", "text": item}
 
-    def _settle(self, question: str, history: list[Turn] | None, filters: Filters | None, backend: str | None,
-                top_k: int | None) -> tuple[Prepared, Draft | None, float]:
-        """The question prepared, and its answer when no answerer is needed: from the trip register, or the
-        refusal when the articles do not hold what it names. Only the retrieval reads the store."""
+    def strategy(self, p: Prepared) -> Strategy:
+        """The strategy that answers the prepared question (assistant/router.py)."""
+        return route(p, self.from_register, self.answerer(p.backend))
+
+    def prepare(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
+                backend: str | None = None, top_k: int | None = None) -> Prepared:
+        """The question checked and analysed once, a follow-up made standalone, and what answering it reads:
+        for a register question the register (nothing is retrieved), else the passages retrieved for it and
+        the evidence of what their articles state. Filters from the chat or the API restrict the retrieval;
+        empty ones are no filters, and a filtered question is answered from the passages it admits."""
         question, backend, history, q, standalone, failure = self._understand(question, history, backend)
         self.retriever.refresh()
+        article = partial(read_article, self.ws)  # an article as ingested, with its annotation
         with self.ws.reading():
-            p = self._prepare(question, backend, history, q, standalone, failure, filters, top_k)
-            start = time.perf_counter()
-            if not p.retrieval.passages and p.trips is None and not self.ws.manifest.counts()[0]:
-                return p, empty_index(p.q.lang), start
-            return p, self._from_register(p) or self._refusal(p), start
-
-    def _refusal(self, p: Prepared) -> Draft | None:
-        """The refusal when the articles do not hold what the question names or asks for; where they hold the
-        subject but not the asked detail, the sentence that comes closest, cited and marked as not answering."""
-        draft = p.evidence.refusal(p.q, "not_in_corpus")
-        if draft is None or not p.evidence.lacking:
-            return draft
-        from assistant.answer import HINT, Citation
-        from assistant.extractive import ExtractiveAnswerer
-
-        best = next(iter(ExtractiveAnswerer().rank(p)), None)
-        if best is not None:
-            draft.citations = [Citation(1, best.passage, [best.sentence])]
-            draft.text += f" {HINT[p.q.lang]} „{best.sentence}“ [1]"
-        return draft
+            trips = q.register if not filters else None
+            if trips is not None:  # answered from the register: no passages to retrieve
+                return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], article),
+                                failure, trips, indexed=bool(self.ws.manifest.counts()[0]))
+            period = q.period if standalone == q.search else date_named(standalone)
+            vector = q.read.vector if standalone == q.text and q.read else None  # e5's "query: " pass read it already
+            retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period, query_vector=vector)
+            quotes = leader_quotes(q, self.register) if not filters else {}
+            evidence = gather(q, retrieval.passages, article, quotes)
+            indexed = bool(retrieval.passages) or bool(self.ws.manifest.counts()[0])
+        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure,
+                        register_quotes=quotes, indexed=indexed)
 
     def _understand(self, question: str, history: list[Turn] | None, backend: str | None):
         """The question checked and analysed; a follow-up made standalone (by the model when its rules cannot)."""
@@ -169,80 +171,13 @@ class Assistant:
                 failure = exc
         return question, backend, history, q, standalone, failure
 
-    def _prepare(self, question: str, backend: str, history: list[Turn], q, standalone: str,
-                 failure: Exception | None, filters: Filters | None, top_k: int | None) -> Prepared:
-        trips = trip_question(q) if not filters else None
-        if trips is not None:  # answered from the register: no passages to retrieve
-            return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], self._article),
-                            failure, trips)
-        period = q.period if standalone == q.search else date_named(standalone)
-        vector = q.read.vector if standalone == q.text and q.read else None  # e5's "query: " pass read it already
-        retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period, query_vector=vector)
-        quotes = self._register_quotes(q) if not filters else {}
-        evidence = gather(q, retrieval.passages, self._article, quotes)
-        return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure, register_quotes=quotes)
-
-    def _register_quotes(self, q) -> dict[str, list[str]]:
-        """For "who led / who came along" about a trip the register holds ("Who led the Hamburg delegation to
-        Israel?"): the words its leaders (or participants) were read from, by article. A place the question
-        names is where the trip went or where it came from; every place it names must be one of the two."""
-        wanted = q.predicate_concepts & {"lead", "participate"} or ({"lead"} if "lead" in q.concepts else set())
-        places = [t for t in q.critical if t.place]
-        if q.kind != "who" or not wanted or not places:
-            return {}
-        found: dict[str, Trip] = {}
-        for term in places:
-            for trip in self.register.trips(TripFilter(to=term.word)):
-                found[trip.id] = trip
-        quotes: dict[str, list[str]] = {}
-        for trip in found.values():
-            if not all(TripFilter(to=t.word).admits(trip) or _came_from(trip, t.place) for t in places):
-                continue
-            for m in (trip.leaders if "lead" in wanted else []) + (trip.participants if "participate" in wanted else []):
-                quotes.setdefault(m.evidence.doc_id, []).append(m.evidence.quote)
-        return quotes
-
-    def _from_register(self, p: Prepared) -> Draft | None:
-        """The answer to a list, count or "who led which" question, from the trip register (every backend)."""
-        if p.trips is None:
-            return None
-        from assistant.trip_answers import answer
-
-        draft = answer(p.trips, p.q, self.register, self._passage)
-        p.retrieval.passages = [c.passage for c in draft.citations]  # what was looked at: the cited passages
-        return draft
-
     @cached_property
     def register(self) -> TripRegister:
         return TripRegister.of(self.ws.settings.data_dir)
 
-    def _passage(self, chunk_id: str) -> Passage | None:
-        rows = self.ws.store.get([chunk_id])
-        return Passage.from_stored(rows[0], 1.0) if rows else None
-
-    def _article(self, doc_id: str) -> ArticleReading | None:
-        return read_article(self.ws, doc_id)  # the article as ingested, with its annotation
-
-
-def _came_from(trip: Trip, place: str) -> bool:
-    """The trip's origin is this place (a place id: "Hamburger Delegation", "the Hamburg delegation")."""
-    from ingest import gazetteer
-
-    if trip.origin is None:
-        return False
-    origin = trip.origin.value.get("id") or getattr(gazetteer.place(trip.origin.value.get("place", "")), "id", None)
-    return origin == place
-
-
-EMPTY_INDEX = {"de": "Es sind noch keine Artikel indexiert – fügen Sie welche hinzu: im Tab „Dokumente“ hochladen "
-                      "oder `delegations ingest DATEI_ODER_ORDNER`.",
-               "en": "No articles are indexed yet – add some: upload them in the “Dokumente” tab or run "
-                     "`delegations ingest FILE_OR_FOLDER`."}
-
-
-def empty_index(lang: str) -> Draft:
-    """The answer of an index without articles: what to do, not "nothing in the articles"."""
-    return Draft(EMPTY_INDEX[lang], True, [], generation="empty_index")
+    @cached_property
+    def from_register(self) -> RegisterAnswerer:
+        return RegisterAnswerer(self.register, self.retriever.passage)
 
 
 def _result(p: Prepared, draft: Draft, generate_s: float) -> Answer:

@@ -11,69 +11,59 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from assistant.answer import Citation, Draft, refusal
+from assistant.answerer import Prepared, Settled
 from assistant.question import Question
-from index.places import continent_named
+from assistant.register_question import TripQuestion
 from index.retrieve import Passage
-from index.terms import words
-from ingest.clean import fold
+from ingest import gazetteer
 from trips.model import Mention, Trip
 from trips.register import TripFilter, TripRegister, dates_of
 
-_TRIP_NOUN = r"(?:\w*delegation(?:en)?|\w*reisen?|besuche|trips?|delegations?|visits|journeys)"
-_LIST = re.compile(rf"^\W*(?:und\s+)?(?:welche|which|what)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
-_COUNT = re.compile(rf"\b(?:wie\s+viele|how\s+many)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
-_WHO_LED = re.compile(r"\b(?:wer\s+(?:hat\s+)?(?:leitete|führte|fuehrte|angeführt|angefuehrt|geleitet)\s+welche|"
-                      r"who\s+(?:led|headed)\s+(?:which|what)|wer\s+hat\s+welche\s+\w+\s+(?:angeführt|geleitet|geführt)|"
-                      r"and\s+who\s+(?:led|headed)\s+them|und\s+wer\s+(?:leitete|führte)\s+sie)\b", re.IGNORECASE)
-_PLACES_VISITED = re.compile(r"^\W*(?:welche|which)\s+(?:städte|staedte|orte|länder|laender|cities|places|countries)\s+"
-                             r"(?:wurden|were|haben|have)\b", re.IGNORECASE)
+
+class RegisterAnswerer(Settled):
+    """The strategy for list, count and "who led which" questions (`Question.register`): the register's trips,
+    not passages. `passage(chunk_id)` gives the passage an evidence stands in."""
+
+    def __init__(self, register: TripRegister, passage: Callable[[str], Passage | None]):
+        self.register = register
+        self.passage = passage
+
+    def answer(self, p: Prepared) -> Draft:
+        draft = answer(p.trips, p.q, self.register, self.passage)
+        p.retrieval.passages = [c.passage for c in draft.citations]  # what was looked at: the cited passages
+        return draft
 
 
-@dataclass
-class TripQuestion:
-    """What a question asks of the register."""
-
-    kind: str  # list | count | leaders | places
-    where: TripFilter
-    asked: str  # how the answer names the selection: "nach Israel", "2019"
-
-
-def trip_question(q: Question) -> TripQuestion | None:
-    """The register question a question is, or None when it is about one trip or not about trips at all."""
-    text = q.text
-    kind = "leaders" if _WHO_LED.search(text) else "count" if _COUNT.search(text) else \
-        "places" if _PLACES_VISITED.search(text) else "list" if _LIST.search(text) else None
-    if kind is None:
-        return None
-    people = [t for t in q.critical if t.names]
-    demonyms = [t for t in q.critical if t.place and fold(t.word).endswith(("er", "ern"))]  # "die Berliner Delegation"
-    if people or (demonyms and kind != "count"):
-        return None  # it names whose trip: one trip's facts, for retrieval
-    places = list(dict.fromkeys(t.word for t in q.critical if t.place))  # "nach China oder Japan": each of them
-    to = places[0] if len(places) == 1 else None if places else _continent(text)
-    year = int(q.period.iso[:4]) if q.period and q.period.precision == "year" else None
-    date_from = date_to = None
-    if q.period and q.period.precision != "year":
-        date_from = date_to = q.period.iso
-    where = TripFilter(to=to, to_any=tuple(places) if len(places) > 1 else (), year=year, date_from=date_from,
-                       date_to=date_to)
-    joined = " oder ".join(places) if q.lang == "de" else " or ".join(places)
-    where_to = to or (joined if len(places) > 1 else None)
-    asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
-    return TripQuestion(kind, where, asked)
+def leader_quotes(q: Question, register: TripRegister) -> dict[str, list[str]]:
+    """For "who led / who came along" about a trip the register holds ("Who led the Hamburg delegation to
+    Israel?"): the words its leaders (or participants) were read from, by article; the sentences holding them
+    answer the question. A place the question names is where the trip went or where it came from; every
+    place it names must be one of the two."""
+    wanted = q.predicate_concepts & {"lead", "participate"} or ({"lead"} if "lead" in q.concepts else set())
+    places = [t for t in q.critical if t.place]
+    if q.kind != "who" or not wanted or not places:
+        return {}
+    found: dict[str, Trip] = {}
+    for term in places:
+        for trip in register.trips(TripFilter(to=term.word)):
+            found[trip.id] = trip
+    quotes: dict[str, list[str]] = {}
+    for trip in found.values():
+        if not all(TripFilter(to=t.word).admits(trip) or _came_from(trip, t.place) for t in places):
+            continue
+        for m in (trip.leaders if "lead" in wanted else []) + (trip.participants if "participate" in wanted else []):
+            quotes.setdefault(m.evidence.doc_id, []).append(m.evidence.quote)
+    return quotes
 
 
-def _continent(text: str) -> str | None:
-    tokens = words(text)
-    for width in (2, 1):
-        for i in range(len(tokens) - width + 1):
-            name = " ".join(tokens[i:i + width])
-            if continent_named(name):
-                return name
-    return None
+def _came_from(trip: Trip, place: str) -> bool:
+    """The trip's origin is this place (a place id: "Hamburger Delegation", "the Hamburg delegation")."""
+    if trip.origin is None:
+        return False
+    origin = trip.origin.value.get("id") or getattr(gazetteer.place(trip.origin.value.get("place", "")), "id", None)
+    return origin == place
 
 
 def answer(tq: TripQuestion, q: Question, register: TripRegister, passage: Callable[[str], Passage | None]) -> Draft:
@@ -157,7 +147,7 @@ def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], 
     places_mark = cite(trip.destinations[0])
     leaders = ", ".join(dict.fromkeys(m.value["name"] for m in trip.leaders))
     leader_mark = cite(trip.leaders[0]) if trip.leaders else ""
-    start, end = dates_of(trip)
+    start, _ = dates_of(trip)
     if trip.start:
         when = trip.start if trip.end in (None, trip.start) else f"{trip.start} – {trip.end}"
         when_mark = cite(trip.when)

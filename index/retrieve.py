@@ -157,6 +157,12 @@ class Retriever:
             self.refresh()
         return self._keywords
 
+    def passage(self, chunk_id: str) -> Passage | None:
+        """The stored passage of a chunk (the one a trip register evidence stands in), or None when it is gone."""
+        with self.ws.reading():
+            rows = self.ws.store.get([chunk_id])
+        return Passage.from_stored(rows[0], 1.0) if rows else None
+
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                  method: str = "hybrid", period: PubDate | None = None, query_vector: list[float] | None = None) -> Retrieval:
         """The top_k passages for the question text; `period`: the month or year it names, if any;

@@ -223,7 +223,8 @@ def test_a_question_for_the_day_wants_a_day(question):
 
 
 def test_the_best_sentence_leads_and_one_that_leans_on_the_sentence_before_comes_after_it():
-    from assistant.extractive import Candidate, _compose
+    from assistant.extractive import _compose
+    from assistant.ranking import Candidate
     from index.retrieve import Passage
 
     passage = Passage("a#0", "a", "Titel", None, "test", "", 1.0)

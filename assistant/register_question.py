@@ -1,0 +1,69 @@
+"""What a question asks of the trip register: a list, a count, who led which, or the places visited, of the
+trips it selects (places, several joined by "oder"/"und"; a continent; a year or date). Part of the one
+analysis of a question (assistant/question.py `analyse`); a question about one trip ("Welche Städte besuchte die
+Berliner Delegation?") names whose trip it is and is none of these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.places import continent_named
+from index.terms import words
+from ingest.clean import fold
+from trips.register import TripFilter
+
+_TRIP_NOUN = r"(?:\w*delegation(?:en)?|\w*reisen?|besuche|trips?|delegations?|visits|journeys)"
+_LIST = re.compile(rf"^\W*(?:und\s+)?(?:welche|which|what)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
+_COUNT = re.compile(rf"\b(?:wie\s+viele|how\s+many)\s+(?:\w+\s+)?{_TRIP_NOUN}\b", re.IGNORECASE)
+_WHO_LED = re.compile(r"\b(?:wer\s+(?:hat\s+)?(?:leitete|führte|fuehrte|angeführt|angefuehrt|geleitet)\s+welche|"
+                      r"who\s+(?:led|headed)\s+(?:which|what)|wer\s+hat\s+welche\s+\w+\s+(?:angeführt|geleitet|geführt)|"
+                      r"and\s+who\s+(?:led|headed)\s+them|und\s+wer\s+(?:leitete|führte)\s+sie)\b", re.IGNORECASE)
+_PLACES_VISITED = re.compile(r"^\W*(?:welche|which)\s+(?:städte|staedte|orte|länder|laender|cities|places|countries)\s+"
+                             r"(?:wurden|were|haben|have)\b", re.IGNORECASE)
+
+
+@dataclass
+class TripQuestion:
+    """What a question asks of the register."""
+
+    kind: str  # list | count | leaders | places
+    where: TripFilter
+    asked: str  # how the answer names the selection: "nach Israel", "2019"
+
+
+def trip_question(q) -> TripQuestion | None:
+    """The register question an analysed question (assistant.question.Question, which holds the answer as its
+    `register`) is, or None when it is about one trip or not about trips at all."""
+    text = q.text
+    kind = "leaders" if _WHO_LED.search(text) else "count" if _COUNT.search(text) else \
+        "places" if _PLACES_VISITED.search(text) else "list" if _LIST.search(text) else None
+    if kind is None:
+        return None
+    people = [t for t in q.critical if t.names]
+    demonyms = [t for t in q.critical if t.place and fold(t.word).endswith(("er", "ern"))]  # "die Berliner Delegation"
+    if people or (demonyms and kind != "count"):
+        return None  # it names whose trip: one trip's facts, for retrieval
+    places = list(dict.fromkeys(t.word for t in q.critical if t.place))  # "nach China oder Japan": each of them
+    to = places[0] if len(places) == 1 else None if places else _continent(text)
+    year = int(q.period.iso[:4]) if q.period and q.period.precision == "year" else None
+    date_from = date_to = None
+    if q.period and q.period.precision != "year":
+        date_from = date_to = q.period.iso
+    where = TripFilter(to=to, to_any=tuple(places) if len(places) > 1 else (), year=year, date_from=date_from,
+                       date_to=date_to)
+    joined = " oder ".join(places) if q.lang == "de" else " or ".join(places)
+    where_to = to or (joined if len(places) > 1 else None)
+    asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
+    return TripQuestion(kind, where, asked)
+
+
+def _continent(text: str) -> str | None:
+    tokens = words(text)
+    for width in (2, 1):
+        for i in range(len(tokens) - width + 1):
+            name = " ".join(tokens[i:i + width])
+            if continent_named(name):
+                return name
+    return None
