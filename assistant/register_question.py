@@ -7,7 +7,7 @@ Berliner Delegation?") names whose trip it is and is none of these.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.places import continent_named
 from index.terms import words
@@ -67,3 +67,17 @@ def _continent(text: str) -> str | None:
             if continent_named(name):
                 return name
     return None
+
+
+def within(tq: TripQuestion, filters) -> TripQuestion:
+    """The register question narrowed to what the chat's or the API's filters (index.retrieve.Filters) admit:
+    trips reported in the chosen articles, in the chosen date range (where the question names a period too,
+    the later start and the earlier end)."""
+    start = max(filter(None, [tq.where.date_from, filters.date_from]), key=lambda d: _padded(d, "-01-01"), default=None)
+    end = min(filter(None, [tq.where.date_to, filters.date_to]), key=lambda d: _padded(d, "-12-31"), default=None)
+    return replace(tq, where=replace(tq.where, docs=tuple(filters.doc_ids), date_from=start, date_to=end))
+
+
+def _padded(iso: str, fill: str) -> str:
+    """A date of any precision as a day for comparing: "2019-11" from -> 2019-11-01, to -> 2019-11-31."""
+    return iso + fill[len(iso) - 4:]

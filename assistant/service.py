@@ -15,6 +15,7 @@ from assistant.answer import Answer, Draft
 from assistant.answerer import Answerer, Prepared, Strategy, Turn
 from assistant.evidence import gather
 from assistant.question import FOLLOW_UP_WINDOW, analyse, date_named, keeps_subject
+from assistant.register_question import within
 from assistant.router import route
 from assistant.trip_answers import RegisterAnswerer, leader_quotes
 from index.manifest import DocRecord
@@ -122,20 +123,20 @@ class Assistant:
                 backend: str | None = None, top_k: int | None = None) -> Prepared:
         """The question checked and analysed once, a follow-up made standalone, and what answering it reads:
         for a register question the register (nothing is retrieved), else the passages retrieved for it and
-        the evidence of what their articles state. Filters from the chat or the API restrict the retrieval;
-        empty ones are no filters, and a filtered question is answered from the passages it admits."""
+        the evidence of what their articles state. Filters from the chat or the API restrict both the passages and
+        the register's trips to the articles and dates they admit; empty ones are no filters."""
         question, backend, history, q, standalone, failure = self._understand(question, history, backend)
         self.retriever.refresh()
         article = partial(read_article, self.ws)  # an article as ingested, with its annotation
         with self.ws.reading():
-            trips = q.register if not filters else None
+            trips = within(q.register, filters) if q.register and filters else q.register
             if trips is not None:  # answered from the register: no passages to retrieve
                 return Prepared(question, backend, history, q, standalone, Retrieval([], 0.0), gather(q, [], article),
                                 failure, trips, indexed=bool(self.ws.manifest.counts()[0]))
             period = q.period if standalone == q.search else date_named(standalone)
             vector = q.read.vector if standalone == q.text and q.read else None  # e5's "query: " pass read it already
             retrieval = self.retriever.retrieve(standalone, top_k=top_k, filters=filters, period=period, query_vector=vector)
-            quotes = leader_quotes(q, self.register) if not filters else {}
+            quotes = leader_quotes(q, self.register)
             evidence = gather(q, retrieval.passages, article, quotes)
             indexed = bool(retrieval.passages) or bool(self.ws.manifest.counts()[0])
         return Prepared(question, backend, history, q, standalone, retrieval, evidence, failure,

@@ -50,7 +50,7 @@ class Filters:
 
     def __bool__(self) -> bool:
         """Whether these filters restrict anything: the chat and the API always send some, often empty, and
-        empty filters are no filters (the trip register answers list questions only when nothing is filtered)."""
+        empty filters are no filters."""
         return bool(self.doc_ids or self.date_from or self.date_to)
 
     def where(self) -> dict | None:

@@ -95,6 +95,17 @@ def test_empty_filters_leave_list_questions_to_the_trip_register(client):
     assert empty["answer"] == bare["answer"] and "2 Reisen" in empty["answer"]
 
 
+def test_filters_narrow_the_trip_register_answer(client):
+    """A list question with filters is still the register's: the trips reported in the admitted articles only."""
+    question = "Welche Delegationen reisten nach Israel?"
+    one = client.post("/api/ask", headers=AUTH, json={"question": question,
+                                                      "filters": {"doc_ids": ["hamburg-israel-2019"]}}).json()
+    assert one["generation"] == "trip_register" and "1 Reise " in one["answer"]
+    assert {c["doc_id"] for c in one["citations"]} == {"hamburg-israel-2019"}
+    later = client.post("/api/ask", headers=AUTH, json={"question": question, "filters": {"date_from": "2030-01-01"}}).json()
+    assert later["generation"] == "trip_register" and later["refused"] and "keine Reise" in later["answer"]
+
+
 def test_history_makes_a_follow_up_standalone(client):
     history = [{"role": "user", "content": "Wer leitete die Wirtschaftsdelegation nach Japan?"},
                {"role": "assistant", "content": "Uwe Albrecht leitete sie. [1]"}]

@@ -126,6 +126,20 @@ def test_filters_by_year_dates_person_and_article(register_ws):
     assert [_names(t.leaders) for t in register.trips(TripFilter(who="Albrecht"))] == [["Uwe Albrecht"]]
     assert len(register.trips(TripFilter(doc="ruhr-innovation-bridges-israel-china-2019"))) == 2
     assert register.trips(TripFilter(year=2015)) == []
+    assert len(register.trips(TripFilter(docs=("ruhr-innovation-bridges-israel-china-2019", "none")))) == 2
+    assert register.trips(TripFilter(docs=("hamburg-israel-2019",), year=2024)) == []
+
+
+def test_the_chats_filters_narrow_a_register_question():
+    from assistant.question import analyse
+    from assistant.register_question import within
+    from index.retrieve import Filters
+
+    asked = analyse("Welche Delegationen reisten im November 2019 nach Israel?").register
+    narrowed = within(asked, Filters(doc_ids=["a", "b"], date_from="2019-11-10", date_to="2020-03"))
+    assert narrowed.where.docs == ("a", "b") and narrowed.where.to == asked.where.to
+    assert (narrowed.where.date_from, narrowed.where.date_to) == ("2019-11-10", "2019-11")  # the later start, earlier end
+    assert within(asked, Filters(date_to="2019-11-05")).where.date_to == "2019-11-05"
 
 
 def test_one_trip_reported_by_two_articles_is_one_record(tmp_path):

@@ -44,9 +44,12 @@ class TripFilter:
     date_to: str | None = None
     doc: str | None = None
     to_any: tuple[str, ...] = ()  # several places: a trip to any of them ("nach China oder Japan")
+    docs: tuple[str, ...] = ()  # reported in any of these articles (the chat's and the API's article filter)
 
     def admits(self, trip: Trip) -> bool:
         if self.doc and self.doc not in trip.doc_ids:
+            return False
+        if self.docs and not set(self.docs) & set(trip.doc_ids):
             return False
         for names in ([self.to] if self.to else [], list(self.to_any)):  # `to`, and any one of `to_any`
             if names and not any(place_matches(name, m.value.get("country"), m.value.get("id")) or
