@@ -159,8 +159,8 @@ def cmd_trips(args) -> int:
 
         update = _trip_update(ws, args.trips)
         try:
-            with ingest_lock(ws.settings.data_dir):
-                TripRegister.of(ws.settings.data_dir).forget_all()
+            with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
+                TripRegister.of(ws.settings).forget_all()
                 done = update()
         except IngestBusy as exc:
             raise UserError(str(exc)) from None
@@ -171,7 +171,7 @@ def cmd_trips(args) -> int:
         if value and not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value):
             raise UserError(f"Dates are written YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}.")
     where = TripFilter(args.to, args.who, args.year, args.date_from, args.date_to, args.doc)
-    found = TripRegister.of(ws.settings.data_dir).trips(where)
+    found = TripRegister.of(ws.settings).trips(where)
     if args.json:
         print(json.dumps({"trips": [t.to_json() for t in found]}, ensure_ascii=False))
     elif args.csv:
@@ -426,12 +426,12 @@ def _evaluate_trips(ws) -> dict | None:
     if not gold:
         return None
     try:
-        with ingest_lock(ws.settings.data_dir):
+        with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
             _trip_update(ws)()
     except IngestBusy:
         pass  # an ingest is updating it right now: score what is there
     predicted: dict[str, list[dict]] = {}
-    for trip in TripRegister.of(ws.settings.data_dir).per_article():
+    for trip in TripRegister.of(ws.settings).per_article():
         predicted.setdefault(trip.doc_ids[0], []).append(trip.to_json())
     return score(gold, predicted, {g.doc: ws.manifest.text(g.doc) or "" for g in gold}).to_json()
 
@@ -625,7 +625,7 @@ def cmd_feedback(args) -> int:
     from evals.feedback import as_case, to_json
 
     settings = _settings(args)
-    entries = FeedbackStore(settings.data_dir).all()
+    entries = FeedbackStore(settings.data_dir, settings.database_url).all()
     if args.feedback_command == "list":
         if args.json:
             print(json.dumps({"feedback": [to_json(e) for e in entries]}, ensure_ascii=False))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SETTINGS_FILE_ENV = "DELEGATIONS_SETTINGS"
 PROFILE_ENV = "DELEGATIONS_PROFILE"
@@ -119,6 +119,7 @@ class ServerSettings(_Section):
 class Settings(_Section):
     data_dir: Path = Field(Path("data"), description="Where the index, keyword index and manifest live (DELEGATIONS_DATA_DIR).")
     corpus_dir: Path = Field(Path("corpus"), description="Default path for `delegations ingest` without arguments.")
+    database_url: str = Field("", description="The database several instances share (DELEGATIONS_DATABASE_URL), e.g. postgresql+psycopg://delegations:secret@db/delegations: the manifest of the index, the article texts and annotations, the trip register, chat sessions. Empty: SQLite files in data_dir. Shared instances also need a Chroma server (chroma.url).")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
@@ -126,6 +127,17 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     trips: TripsSettings = Field(default_factory=TripsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @model_validator(mode="after")
+    def _shared_corpus(self) -> Settings:
+        """Instances that share the manifest must share the vectors too: an embedded Chroma is one data dir's."""
+        if self.database_url and not self.chroma.url:
+            raise ValueError("database_url is set but chroma.url is not: instances that share a database need a "
+                             "Chroma server too (e.g. chroma.url: http://chroma:8000)")
+        if self.database_url and not self.database_url.startswith(("postgresql", "sqlite")):
+            raise ValueError(f"database_url must be a PostgreSQL URL (postgresql+psycopg://user:password@host/db), "
+                             f"not {self.database_url.split(':', 1)[0]!r}")
+        return self
 
 
 def _interpolate(value, env):
@@ -193,4 +205,5 @@ def load_settings(path: str | Path | None = None, env=None, **overrides) -> Sett
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise SettingsError(f"Setting {where}: {first['msg']}.") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"Setting {where}: {message}." if where else f"Settings: {message}.") from None

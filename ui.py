@@ -196,7 +196,7 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None
             chat[-1] = {"role": "assistant", "content": _literal(f"⚠ Die Antwort ist fehlgeschlagen: {exc}")}
             yield chat, turns, shown + [None], "", ""
 
-    store = FeedbackStore(assistant.ws.settings.data_dir)
+    store = FeedbackStore(assistant.ws.settings.data_dir, assistant.ws.settings.database_url)
 
     def rate(shown: list, evt: gr.LikeData, request: gr.Request):
         """A 👍 or 👎 on an answer: stored at once; a comment may follow."""

@@ -1,4 +1,5 @@
-"""What users said about answers (👍/👎 and a comment), kept in SQLite in the data dir: written by the chat and
+"""What users said about answers (👍/👎 and a comment), kept in SQLite in the data dir (or the database shared
+instances share, `database_url`): written by the chat and
 `POST /api/feedback`, read by `delegations feedback` (evals/feedback.py turns the entries into eval cases).
 
 Each entry is written in one transaction (a crash loses nothing acknowledged) and holds what a case needs:
@@ -9,18 +10,23 @@ name; no IP address, no browser data.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user TEXT NOT NULL, rating TEXT NOT NULL,
-    comment TEXT NOT NULL, question TEXT NOT NULL, history TEXT NOT NULL, answer TEXT NOT NULL,
-    citations TEXT NOT NULL, backend TEXT NOT NULL, generation TEXT NOT NULL, lang TEXT NOT NULL,
-    refused INTEGER NOT NULL)
-"""
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
+
+from index.database import engine, shared
+
+metadata = MetaData()
+feedback = Table("feedback", metadata,
+                 Column("id", Integer, primary_key=True, autoincrement=True), Column("time", Text, nullable=False),
+                 Column("user", String(200), nullable=False), Column("rating", String(8), nullable=False),
+                 Column("comment", Text, nullable=False), Column("question", Text, nullable=False),
+                 Column("history", Text, nullable=False), Column("answer", Text, nullable=False),
+                 Column("citations", Text, nullable=False), Column("backend", Text, nullable=False),
+                 Column("generation", Text, nullable=False), Column("lang", String(8), nullable=False),
+                 Column("refused", Integer, nullable=False))
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
 
@@ -43,14 +49,13 @@ class Feedback:
 
 
 class FeedbackStore:
-    def __init__(self, data_dir: Path):
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(data_dir / "feedback.sqlite", timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(_SCHEMA)
+    def __init__(self, data_dir: Path, database_url: str = ""):
+        self.engine = engine(database_url, data_dir / "feedback.sqlite")
+        metadata.create_all(self.engine)
 
     def close(self) -> None:
-        self.db.close()
+        if not shared(self.engine):
+            self.engine.dispose()
 
     def add(self, entry: Feedback) -> int:
         """Store one entry (committed before this returns); its id."""
@@ -59,24 +64,23 @@ class FeedbackStore:
         when = entry.time or datetime.now(timezone.utc).isoformat(timespec="seconds")
         citations = [{k: c.get(k) for k in ("n", "doc_id", "title", "chunk_id")} for c in entry.citations]
         history = [{"role": t.get("role"), "content": t.get("content")} for t in entry.history]
-        with self.db:
-            cursor = self.db.execute(
-                "INSERT INTO feedback (time, user, rating, comment, question, history, answer, citations, backend, "
-                "generation, lang, refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (when, entry.user or "", entry.rating, entry.comment[:MAX_COMMENT_CHARS], entry.question,
-                 json.dumps(history, ensure_ascii=False), entry.answer, json.dumps(citations, ensure_ascii=False),
-                 entry.backend, entry.generation, entry.lang, int(entry.refused)))
-        return int(cursor.lastrowid)
+        with self.engine.begin() as db:
+            result = db.execute(insert(feedback).values(
+                time=when, user=entry.user or "", rating=entry.rating, comment=entry.comment[:MAX_COMMENT_CHARS],
+                question=entry.question, history=json.dumps(history, ensure_ascii=False), answer=entry.answer,
+                citations=json.dumps(citations, ensure_ascii=False), backend=entry.backend,
+                generation=entry.generation, lang=entry.lang, refused=int(entry.refused)))
+        return int(result.inserted_primary_key[0])
 
     def set_comment(self, entry_id: int, comment: str) -> bool:
         """Add the comment written after the thumb was given; False for an unknown id."""
-        with self.db:
-            cursor = self.db.execute("UPDATE feedback SET comment=? WHERE id=?", (comment[:MAX_COMMENT_CHARS], entry_id))
-        return cursor.rowcount == 1
+        with self.engine.begin() as db:
+            result = db.execute(update(feedback).where(feedback.c.id == entry_id).values(comment=comment[:MAX_COMMENT_CHARS]))
+        return result.rowcount == 1
 
     def all(self) -> list[Feedback]:
-        rows = self.db.execute("SELECT id, time, user, rating, comment, question, history, answer, citations, backend, "
-                               "generation, lang, refused FROM feedback ORDER BY id")
-        return [Feedback(rating=r[3], question=r[5], answer=r[7], citations=json.loads(r[8]), history=json.loads(r[6]),
-                         comment=r[4], backend=r[9], generation=r[10], lang=r[11], refused=bool(r[12]), user=r[2],
-                         time=r[1], id=r[0]) for r in rows]
+        with self.engine.connect() as db:
+            rows = list(db.execute(select(feedback).order_by(feedback.c.id)))
+        return [Feedback(rating=r.rating, question=r.question, answer=r.answer, citations=json.loads(r.citations),
+                         history=json.loads(r.history), comment=r.comment, backend=r.backend, generation=r.generation,
+                         lang=r.lang, refused=bool(r.refused), user=r.user, time=r.time, id=r.id) for r in rows]

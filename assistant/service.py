@@ -174,7 +174,7 @@ class Assistant:
 
     @cached_property
     def register(self) -> TripRegister:
-        return TripRegister.of(self.ws.settings.data_dir)
+        return TripRegister.of(self.ws.settings)
 
     @cached_property
     def from_register(self) -> RegisterAnswerer:

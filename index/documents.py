@@ -68,7 +68,7 @@ def remove(ws: Workspace, doc_ids: list[str], then: Callable[[], dict] | None = 
     recorded as read: the article comes back only when that file changes (delete or move it to keep it out;
     a file already deleted is forgotten, so a new one at its path is read).
     `then()` runs under the lock afterwards (the trip register's update)."""
-    with ingest_lock(ws.settings.data_dir):
+    with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
         missing = [d for d in dict.fromkeys(doc_ids) if ws.manifest.doc(d) is None]
         if missing:
             raise UnknownDocument(f"No article with the id{'s' if len(missing) > 1 else ''} "
@@ -84,9 +84,7 @@ def remove(ws: Workspace, doc_ids: list[str], then: Callable[[], dict] | None = 
         for file in files:  # a file deleted first is forgotten: a new file at its path is read again
             if not os.path.exists(file) and not manifest.docs_of(file):
                 manifest.forget_file(file)
-        manifest.set_meta("keywords_built", "0")
-        KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
-        manifest.set_meta("keywords_built", "1")
+        KeywordIndex.publish(manifest, ws.settings.data_dir)
         manifest.set_meta("interrupted", "0")
         if then:
             then()
@@ -110,7 +108,7 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
     and switch to it at the end; the old collection is deleted after the switch. Articles an older annotator
     read are annotated again (index/reading.py)."""
     settings = ws.settings
-    with ingest_lock(settings.data_dir):
+    with ingest_lock(settings.data_dir, settings.database_url):
         manifest = ws.manifest
         old_name = ws.collection
         unfinished = manifest.get_meta("reindex_target")
@@ -145,9 +143,7 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
                     progress(done, len(docs))
         manifest.switch_to_staged(new_name)
         manifest.set_meta("reindex_target", "")
-        manifest.set_meta("keywords_built", "0")  # a new build id tells running servers to reopen the store
-        KeywordIndex.build(manifest.all_terms(), settings.data_dir)
-        manifest.set_meta("keywords_built", "1")
+        KeywordIndex.publish(manifest, settings.data_dir)  # a new build id tells running servers to reopen the store
         ws.__dict__.pop("store", None)
         old.drop()
         annotated = annotate_stale(ws)

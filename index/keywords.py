@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 
-from index.manifest import ChunkTerms
+from index.manifest import ChunkTerms, Manifest
 from index.terms import content_stems
 
 _snowball = Stemmer.Stemmer("german")
@@ -108,12 +108,13 @@ class KeywordIndex:
 
     # -- building
     @classmethod
-    def build(cls, terms: list[ChunkTerms], data_dir: Path) -> None:
-        """Build from the chunks' stored stems and swap the new index in place of the old one."""
+    def build(cls, terms: list[ChunkTerms], data_dir: Path, build_id: str | None = None, clean: bool = True) -> None:
+        """Build from the chunks' stored stems and swap the new index in place of the old one. `clean`: remove
+        what builds that were killed left (only under the ingest lock: another build may be under way)."""
         import bm25s
 
         target = data_dir / DIR_NAME
-        for stale in [*data_dir.glob(f"{DIR_NAME}.new-*"), *data_dir.glob(f"{DIR_NAME}.old-*")]:
+        for stale in [*data_dir.glob(f"{DIR_NAME}.new-*"), *data_dir.glob(f"{DIR_NAME}.old-*")] if clean else []:
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed (the ingest lock is ours)
         fresh = data_dir / f"{DIR_NAME}.new-{uuid.uuid4().hex[:8]}"
         fresh.mkdir(parents=True)
@@ -121,7 +122,7 @@ class KeywordIndex:
             vocabulary = {s for t in terms for s in t.stems if len(s) >= MIN_PART and not s.isdigit()}
             cache: dict[str, list[str]] = {}
             corpus = [expand(t.stems, vocabulary, cache) or [""] for t in terms]
-            build_id = uuid.uuid4().hex[:12]
+            build_id = build_id or uuid.uuid4().hex[:12]
             if terms:
                 bm25 = bm25s.BM25()  # Lucene's BM25 variant, k1=1.5, b=0.75
                 bm25.index(corpus, show_progress=False)
@@ -142,6 +143,17 @@ class KeywordIndex:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
+
+    @classmethod
+    def publish(cls, manifest: Manifest, data_dir: Path) -> None:
+        """After the corpus changed: the keyword index rebuilt from the manifest's stems under a new corpus
+        version (manifest meta `corpus_version`). Instances that share the manifest (database_url) see the
+        version change and rebuild their own (index/retrieve.py `Retriever.refresh`)."""
+        version = uuid.uuid4().hex[:12]
+        manifest.set_meta("keywords_built", "0")
+        cls.build(manifest.all_terms(), data_dir, version)
+        manifest.set_meta("corpus_version", version)
+        manifest.set_meta("keywords_built", "1")
 
     @classmethod
     def build_id_on_disk(cls, data_dir: Path) -> str | None:

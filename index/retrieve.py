@@ -23,6 +23,7 @@ passage was found.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,7 @@ from index.vectors import SentenceVectors
 from index.workspace import Workspace
 from ingest.model import PubDate
 
+log = logging.getLogger(__name__)
 METHODS = ("hybrid", "dense", "keyword")
 DENSE_WEIGHT = 0.5  # of the dense run in the hybrid sum; BM25 gets the rest
 
@@ -142,8 +144,16 @@ class Retriever:
         """Catch up with an ingest another process finished since the last question: its keyword index, and
         (embedded Chroma) the store reopened. Called before a question reads anything, outside `ws.reading()`."""
         data_dir = self.ws.settings.data_dir
-        on_disk = KeywordIndex.build_id_on_disk(data_dir)
         with self._refreshing:
+            on_disk = KeywordIndex.build_id_on_disk(data_dir)
+            if self.ws.settings.database_url:  # instances sharing a corpus: each rebuilds its own after a change
+                version = self.ws.manifest.get_meta("corpus_version")
+                if version and version != on_disk:
+                    try:
+                        KeywordIndex.build(self.ws.manifest.all_terms(), data_dir, version, clean=False)
+                    except OSError as exc:  # this instance's own ingest was building too: the next question tries again
+                        log.warning("The keyword index was not rebuilt for corpus version %s: %s", version, exc)
+                    on_disk = KeywordIndex.build_id_on_disk(data_dir)
             if on_disk is None:
                 self._keywords = None
             elif self._keywords is None or self._keywords.build_id != on_disk:

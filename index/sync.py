@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sqlalchemy import text
+
+from index.database import engine as database
 from index.keywords import KeywordIndex, chunk_terms
 from index.manifest import ChunkTerms, DocRecord, Manifest
 from index.reading import Read, annotate_stale, embed_and_annotate
@@ -146,7 +149,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
     """Ingest paths into the workspace's index; returns what changed. Holds the data dir's ingest lock.
     `progress(done, total)` is called as articles to (re-)embed are stored; `then()` runs under the same lock
     once they are (the trip register's update) and its report is the report's `trips`."""
-    with ingest_lock(ws.settings.data_dir):
+    with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
         manifest = ws.manifest
         heal(ws)
         manifest.set_meta("interrupted", "1")
@@ -172,7 +175,7 @@ def sync_upload(target: Path, data: bytes, ws: Workspace, then: Callable[[], dic
     follow, and the mark is cleared. A failure before the writes leaves nothing; an ingest killed during
     them is undone by the next one (`heal`), which takes the articles out again, so that the file, whichever
     version of it stands at `target`, is read anew by the next sync of its folder."""
-    with ingest_lock(ws.settings.data_dir):
+    with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
         manifest = ws.manifest
         heal(ws)
         cfg = ws.settings.ingest
@@ -226,9 +229,7 @@ def _finish(ws: Workspace, report: IngestReport, then: Callable[[], dict] | None
     manifest = ws.manifest
     changed = report.added or report.updated or report.removed
     if changed or manifest.get_meta("keywords_built") != "1" or KeywordIndex.build_id_on_disk(ws.settings.data_dir) is None:
-        manifest.set_meta("keywords_built", "0")
-        KeywordIndex.build(manifest.all_terms(), ws.settings.data_dir)
-        manifest.set_meta("keywords_built", "1")
+        KeywordIndex.publish(manifest, ws.settings.data_dir)
     manifest.set_meta("interrupted", "0")
     if then:
         report.trips = then()
@@ -241,7 +242,7 @@ def recover(ws: Workspace, uploads: Path, then: Callable[[], dict] | None = None
     step, so an upload undone mid-commit is read again from the file that stands there, if one does."""
     if uploads.is_dir():
         return sync([uploads], ws, then=then)
-    with ingest_lock(ws.settings.data_dir):
+    with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
         manifest = ws.manifest
         unsettled = manifest.get_meta(PENDING_UPLOAD) or manifest.get_meta("interrupted") == "1"
         if not unsettled and manifest.get_meta("keywords_built") in (None, "1"):
@@ -271,15 +272,32 @@ def heal(ws: Workspace) -> list[str]:
     return undone
 
 
+INGEST_LOCK_KEY = 0x64656C65  # the PostgreSQL advisory lock of the shared corpus ("dele")
+
+
 @contextmanager
-def ingest_lock(data_dir: Path):
+def ingest_lock(data_dir: Path, database_url: str = ""):
+    """One ingest at a time on a data dir (a file lock), and, when instances share a corpus (`database_url`),
+    one among all of them (PostgreSQL's advisory lock, held by a connection: released if the process dies).
+    The second gets IngestBusy at once."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "ingest.lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise IngestBusy(f"Another ingest is running on {data_dir}; wait for it to finish and run this again.") from None
-        yield
+        if not database_url:
+            yield
+            return
+        with database(database_url, data_dir).connect() as db:
+            if not db.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": INGEST_LOCK_KEY}).scalar():
+                raise IngestBusy("Another instance is ingesting into the shared corpus; wait for it to finish and "
+                                 "run this again.")
+            try:
+                yield
+            finally:
+                db.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INGEST_LOCK_KEY})
+                db.commit()
 
 
 def plan(read: Iterable[Source | Failure], known: Known, paths: list[Path], params: str, chunk_chars: int = 700,

@@ -35,7 +35,7 @@ class Workspace:
 
     @cached_property
     def manifest(self) -> Manifest:
-        return Manifest(self.settings.data_dir / "manifest.sqlite")
+        return Manifest.at(self.settings.data_dir / "manifest.sqlite", self.settings.database_url)
 
     @cached_property
     def embed_model(self):

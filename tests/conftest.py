@@ -163,6 +163,54 @@ def chroma_server(tmp_path_factory):
     proc.wait(timeout=20)
 
 
+def _as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL (Debian's postgresql package: initdb and pg_ctl in a temp dir) on a free loopback port,
+    stopped after the session; yields a function that makes a fresh, empty database and returns its URL."""
+    debian = ":".join(str(d) for d in sorted(Path("/usr/lib/postgresql").glob("*/bin")))  # kept off PATH there
+    initdb, pg_ctl = (shutil.which(name, path=f"{os.environ.get('PATH', '')}:{debian}") for name in ("initdb", "pg_ctl"))
+    if not (initdb and pg_ctl):
+        reason = "PostgreSQL's initdb and pg_ctl are not on PATH (Debian: apt install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI installs it, so this must run there")
+        pytest.skip(reason)
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="delegations-postgres-"))  # not under pytest's root-only temp dirs
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                                 "--locale=C.UTF-8"]), check=True, capture_output=True)
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
+                   check=True, capture_output=True)
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", isolation_level="AUTOCOMMIT")
+    made = []
+
+    def database() -> str:
+        name = f"delegations_{len(made) + 1}"
+        with admin.connect() as db:
+            db.execute(text(f"CREATE DATABASE {name}"))
+        made.append(name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    yield database
+    admin.dispose()
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def answers(url: str, within_s: float, every_s: float = 0.5) -> bool:
     """Whether `url` answers an HTTP GET within `within_s` seconds (polled every `every_s`)."""
     import urllib.request

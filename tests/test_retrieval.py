@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from sqlalchemy import text
 
 from conftest import SAMPLE, SHARED_NEWS, make_workspace
 from index.keywords import DIR_NAME, KeywordIndex, decompound, past_tense_base
@@ -99,7 +100,8 @@ def test_keyword_index_is_rebuilt_when_missing_or_after_an_upgrade(tmp_path):
     ws = make_workspace(tmp_path / "data")
     sync([corpus], ws)
     shutil.rmtree(tmp_path / "data" / DIR_NAME)
-    ws.manifest.db.execute("DELETE FROM chunk_terms")  # an index from before keyword search existed
+    with ws.manifest.engine.begin() as db:  # an index from before keyword search existed
+        db.execute(text("DELETE FROM chunk_terms"))
     report = sync([corpus], ws)
     assert report.added == report.updated == 0  # nothing re-embedded
     hits = Retriever(ws).retrieve("Japanreise Leipzig", method="keyword").passages
@@ -265,7 +267,8 @@ def test_chunks_are_embedded_by_their_sentences_and_kept_with_the_article(tmp_pa
 
 def test_an_index_from_before_sentence_vectors_gets_them_on_the_next_ingest(tmp_path):
     corpus, ws = _indexed(tmp_path, {"peru.txt": "Reise nach Lima\n\nDie Delegation aus Dresden reiste nach Peru."})
-    ws.manifest.db.execute("DELETE FROM chunk_vectors")  # as an index built by an earlier version
+    with ws.manifest.engine.begin() as db:  # as an index built by an earlier version
+        db.execute(text("DELETE FROM chunk_vectors"))
     assert Retriever(ws).retrieve("Wohin reiste die Delegation aus Dresden?").passages[0].doc_id == "peru"  # still answers
     report = sync([corpus], ws)
     assert report.added == report.updated == 0 and ws.manifest.docs_without_vectors() == []

@@ -1,4 +1,5 @@
-"""The trip register: the trips of every indexed article, in SQLite beside the index (`DATA_DIR/trips.sqlite`).
+"""The trip register: the trips of every indexed article, in SQLite beside the index (`DATA_DIR/trips.sqlite`),
+or in the PostgreSQL database several instances share (`database_url`, index/database.py).
 
 Schema:
     extracted(doc_id PRIMARY KEY, version, extractor, trips, dropped)
@@ -17,20 +18,23 @@ agree), with evidence from each.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.manifest import transaction
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, delete, func, insert, select
+
+from index.database import engine as database, shared, upsert
 from index.places import place_matches
 from trips.model import Trip
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS extracted (
-    doc_id TEXT PRIMARY KEY, version TEXT NOT NULL, extractor TEXT NOT NULL, trips INTEGER NOT NULL,
-    dropped INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS trips (doc_id TEXT NOT NULL, n INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (doc_id, n));
-"""
+metadata = MetaData()
+extracted = Table("extracted", metadata,
+                  Column("doc_id", Text, primary_key=True), Column("version", Text, nullable=False),
+                  Column("extractor", Text, nullable=False), Column("trips", Integer, nullable=False),
+                  Column("dropped", Integer, nullable=False))
+records = Table("trips", metadata,
+                Column("doc_id", Text, primary_key=True), Column("n", Integer, primary_key=True),
+                Column("record", Text, nullable=False))
 
 
 @dataclass
@@ -81,47 +85,58 @@ def dates_of(trip: Trip) -> tuple[str | None, str | None]:
 
 
 class TripRegister:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
+    def __init__(self, made: Engine):
+        self.engine = made
+        metadata.create_all(made)
 
     @classmethod
-    def of(cls, data_dir: Path) -> TripRegister:
-        return cls(data_dir / "trips.sqlite")
+    def of(cls, where) -> TripRegister:
+        """The register of a data dir (a Path: its SQLite file) or of the settings (their shared database when
+        `database_url` is set)."""
+        if isinstance(where, Path):
+            return cls(database("", where / "trips.sqlite"))
+        return cls(database(where.database_url, where.data_dir / "trips.sqlite"))
 
     def close(self) -> None:
-        self.db.close()
-
-    def _transaction(self):
-        return transaction(self.db)
+        if not shared(self.engine):
+            self.engine.dispose()
 
     def extracted(self) -> dict[str, tuple[str, str]]:
         """doc_id -> (version, extractor) of what was read."""
-        return {d: (v, e) for d, v, e in self.db.execute("SELECT doc_id, version, extractor FROM extracted")}
+        with self.engine.connect() as db:
+            return {r.doc_id: (r.version, r.extractor) for r in db.execute(select(extracted))}
 
     def replace(self, doc_id: str, version: str, extractor: str, trips: list[Trip], dropped: int) -> None:
-        with self._transaction():
-            self.db.execute("DELETE FROM trips WHERE doc_id=?", (doc_id,))
-            self.db.executemany("INSERT INTO trips VALUES (?, ?, ?)",
-                                [(doc_id, n, json.dumps(t.to_json(), ensure_ascii=False)) for n, t in enumerate(trips)])
-            self.db.execute("INSERT OR REPLACE INTO extracted VALUES (?, ?, ?, ?, ?)",
-                            (doc_id, version, extractor, len(trips), dropped))
+        with self.engine.begin() as db:
+            db.execute(delete(records).where(records.c.doc_id == doc_id))
+            if trips:
+                db.execute(insert(records), [{"doc_id": doc_id, "n": n, "record": json.dumps(t.to_json(), ensure_ascii=False)}
+                                             for n, t in enumerate(trips)])
+            upsert(db, extracted, [{"doc_id": doc_id, "version": version, "extractor": extractor, "trips": len(trips),
+                                    "dropped": dropped}])
 
     def remove(self, doc_id: str) -> int:
-        with self._transaction():
-            gone = self.db.execute("SELECT COUNT(*) FROM trips WHERE doc_id=?", (doc_id,)).fetchone()[0]
-            self.db.execute("DELETE FROM trips WHERE doc_id=?", (doc_id,))
-            self.db.execute("DELETE FROM extracted WHERE doc_id=?", (doc_id,))
+        """Forget an article's trips; how many there were."""
+        with self.engine.begin() as db:
+            gone = db.execute(select(func.count()).select_from(records).where(records.c.doc_id == doc_id)).scalar_one()
+            db.execute(delete(records).where(records.c.doc_id == doc_id))
+            db.execute(delete(extracted).where(extracted.c.doc_id == doc_id))
         return gone
+
+    def count_of(self, doc_id: str) -> int:
+        """The trips stored for one article."""
+        with self.engine.connect() as db:
+            return db.execute(select(func.count()).select_from(records).where(records.c.doc_id == doc_id)).scalar_one()
 
     def forget_all(self) -> None:
         """Mark every article as unread, so the next update extracts all of them again (`trips --rebuild`)."""
-        self.db.execute("DELETE FROM extracted")
+        with self.engine.begin() as db:
+            db.execute(delete(extracted))
 
     def per_article(self) -> list[Trip]:
-        return [Trip.from_json(json.loads(r)) for (r,) in self.db.execute("SELECT record FROM trips ORDER BY doc_id, n")]
+        with self.engine.connect() as db:
+            rows = db.execute(select(records.c.record).order_by(records.c.doc_id, records.c.n))
+            return [Trip.from_json(json.loads(r)) for (r,) in rows]
 
     def trips(self, where: TripFilter | None = None) -> list[Trip]:
         """Every trip, one record per trip however many articles report it, earliest first."""
@@ -132,7 +147,8 @@ class TripRegister:
 
     def counts(self) -> tuple[int, int]:
         """(articles read, trips) as stored per article."""
-        return self.db.execute("SELECT COUNT(*), COALESCE(SUM(trips), 0) FROM extracted").fetchone()
+        with self.engine.connect() as db:
+            return tuple(db.execute(select(func.count(), func.coalesce(func.sum(extracted.c.trips), 0))).first())
 
 
 def merge(trips: list[Trip]) -> list[Trip]:

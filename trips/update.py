@@ -38,7 +38,7 @@ class TripReport:
 def update(ws: Workspace, extractor: Extractor, register: TripRegister | None = None,
            progress: Callable[[int, int], None] | None = None) -> TripReport:
     """Extract the trips of every article whose version or extractor differs from the one last read."""
-    register = register or TripRegister.of(ws.settings.data_dir)
+    register = register or TripRegister.of(ws.settings)
     report = TripReport()
     done = register.extracted()
     docs = {r.doc_id: r for r in ws.manifest.all_docs()}
@@ -63,7 +63,7 @@ def update(ws: Workspace, extractor: Extractor, register: TripRegister | None = 
         got = extractor.extract(source)
         trips, dropped = got if isinstance(got, tuple) else (got, 0)
         if rec.doc_id in done:
-            report.removed += register.db.execute("SELECT COUNT(*) FROM trips WHERE doc_id=?", (rec.doc_id,)).fetchone()[0]
+            report.removed += register.count_of(rec.doc_id)
         register.replace(rec.doc_id, version(rec), extractor.name, trips, dropped)
         report.added += len(trips)
         report.dropped_fields += dropped

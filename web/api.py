@@ -125,7 +125,7 @@ def create_api(assistant: Assistant, settings: Settings, library=None) -> FastAP
     app.state.library = library
     app.state.pending = threading.BoundedSemaphore(server.max_pending)  # questions waiting or being answered
     app.state.credentials = credentials = Credentials(server)
-    app.state.sessions = sessions = Sessions(state_engine(settings.data_dir), server.session_hours,
+    app.state.sessions = sessions = Sessions(state_engine(settings.data_dir, settings.database_url), server.session_hours,
                                              server.login_failures_per_minute)
     # Outermost last: the door, then CORS (only server.cors_origins, credentials only for those, never an
     # echo of any Origin; with it configured on this app, Gradio adds no CORS headers of its own), then the
@@ -311,7 +311,8 @@ def _feedback_store(request: Request):
     if store is None:
         from assistant.feedback import FeedbackStore
 
-        store = request.app.state.feedback = FeedbackStore(_assistant(request).ws.settings.data_dir)
+        settings = _assistant(request).ws.settings
+        store = request.app.state.feedback = FeedbackStore(settings.data_dir, settings.database_url)
     return store
 
 
