@@ -26,13 +26,12 @@ from sqlalchemy import text
 
 from index.database import engine as database
 from index.keywords import KeywordIndex, chunk_terms
-from index.manifest import ChunkTerms, DocRecord, Manifest
+from index.manifest import DocRecord, Manifest
+from index.migrate import migrate
 from index.reading import Read, annotate_stale, embed_and_annotate
-from index.terms import content_stems
-from index.vectors import embed_chunks
 from index.workspace import Workspace
 from ingest.chunking import chunk_article
-from ingest.model import Article, Chunk, Failure, indexed_text
+from ingest.model import Article, Chunk, Failure
 from ingest.readers import Limits, Source, read_source, sources
 
 EMBED_GROUP_CHUNKS = 64  # chunks embedded per call: two full embedder batches, and a progress tick every few seconds
@@ -160,9 +159,7 @@ def sync(paths: list[Path], ws: Workspace, progress: Callable[[int, int], None] 
                        unchanged=lambda path, fingerprint: known.files.get(file_key(path)) == fingerprint)
         plan_ = plan(read, known, paths, params, cfg.chunk_chars, cfg.chunk_overlap_sentences)
         report = apply(plan_, ws, progress)
-        _backfill_terms(ws)
-        _backfill_vectors(ws)
-        _backfill_texts(ws)
+        migrate(ws)
         annotate_stale(ws)
         return _finish(ws, report, then)
 
@@ -245,6 +242,8 @@ def recover(ws: Workspace, uploads: Path, then: Callable[[], dict] | None = None
     with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
         manifest = ws.manifest
         unsettled = manifest.get_meta(PENDING_UPLOAD) or manifest.get_meta("interrupted") == "1"
+        if migrate(ws):
+            unsettled = True  # the keyword index is rebuilt from what the upgrade wrote
         if not unsettled and manifest.get_meta("keywords_built") in (None, "1"):
             return IngestReport()
         undone = heal(ws)
@@ -413,40 +412,6 @@ def _groups(jobs: list[Job], size: int) -> Iterator[list[Job]]:
 def _under(path: str, roots: list[Path]) -> bool:
     p = os.path.abspath(path)
     return any(p == str(r) or p.startswith(str(r) + os.sep) for r in roots)
-
-
-def _backfill_terms(ws: Workspace) -> None:
-    """Articles indexed before the keyword index existed get their stems from the stored chunks."""
-    for doc_id in ws.manifest.docs_without_terms():
-        rows = ws.store.chunks_of(doc_id)
-        ws.manifest.put_terms(doc_id, [
-            ChunkTerms(r.chunk_id, doc_id, r.metadata["date_first"], r.metadata["date_last"],
-                       content_stems(indexed_text(r.metadata["title"], r.metadata["date"], r.text)))
-            for r in rows])
-
-
-def _backfill_vectors(ws: Workspace) -> None:
-    """Articles indexed before chunks were embedded by their sentences: their chunks are embedded again from
-    the stored text (once, on the first ingest after the upgrade) and their vectors in Chroma replaced."""
-    for doc_id in ws.manifest.docs_without_vectors():
-        record = ws.manifest.doc(doc_id)
-        chunks = ws.store.article_chunks(doc_id)
-        if not chunks or record is None:
-            continue
-        embeddings, sentences = embed_chunks(chunks, ws.embed_model)
-        ws.store.replace_docs([(doc_id, chunks, True)], embeddings)
-        ws.manifest.put_vectors(doc_id, {c.chunk_id: v for c, v in zip(chunks, sentences)})
-
-
-def _backfill_texts(ws: Workspace) -> None:
-    """Articles indexed before their text was kept: it is joined again from their chunks (each overlaps the
-    next by the sentences the chunking repeats)."""
-    for doc_id in ws.manifest.docs_without_text():
-        text = ""
-        for row in ws.store.chunks_of(doc_id):
-            overlap = next((k for k in range(min(len(text), len(row.text)), 0, -1) if text.endswith(row.text[:k])), 0)
-            text = text + row.text[overlap:] if overlap else (f"{text}\n{row.text}" if text else row.text)
-        ws.manifest.put_text(doc_id, text)
 
 
 def reconcile(ws: Workspace) -> None:

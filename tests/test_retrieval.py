@@ -102,6 +102,7 @@ def test_keyword_index_is_rebuilt_when_missing_or_after_an_upgrade(tmp_path):
     shutil.rmtree(tmp_path / "data" / DIR_NAME)
     with ws.manifest.engine.begin() as db:  # an index from before keyword search existed
         db.execute(text("DELETE FROM chunk_terms"))
+        db.execute(text("DELETE FROM meta WHERE key = 'schema_version'"))
     report = sync([corpus], ws)
     assert report.added == report.updated == 0  # nothing re-embedded
     hits = Retriever(ws).retrieve("Japanreise Leipzig", method="keyword").passages
@@ -269,6 +270,20 @@ def test_an_index_from_before_sentence_vectors_gets_them_on_the_next_ingest(tmp_
     corpus, ws = _indexed(tmp_path, {"peru.txt": "Reise nach Lima\n\nDie Delegation aus Dresden reiste nach Peru."})
     with ws.manifest.engine.begin() as db:  # as an index built by an earlier version
         db.execute(text("DELETE FROM chunk_vectors"))
+        db.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))  # before step 2
     assert Retriever(ws).retrieve("Wohin reiste die Delegation aus Dresden?").passages[0].doc_id == "peru"  # still answers
     report = sync([corpus], ws)
     assert report.added == report.updated == 0 and ws.manifest.docs_without_vectors() == []
+
+
+def test_an_index_is_brought_to_the_current_schema_once(tmp_path):
+    """`migrate`: a fresh index records the current schema version; one without it (built before versions were
+    kept) runs every step once, and then none."""
+    from index.migrate import SCHEMA_VERSION, migrate
+
+    corpus, ws = _indexed(tmp_path, {"peru.txt": "Reise nach Lima\n\nDie Delegation aus Dresden reiste nach Peru."})
+    assert ws.manifest.get_meta("schema_version") == str(SCHEMA_VERSION) and migrate(ws) == []
+    with ws.manifest.engine.begin() as db:
+        db.execute(text("DELETE FROM meta WHERE key = 'schema_version'"))
+    assert len(migrate(ws)) == SCHEMA_VERSION and migrate(ws) == []
+    assert Retriever(ws).retrieve("Wohin reiste die Delegation aus Dresden?").passages[0].doc_id == "peru"
