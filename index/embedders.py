@@ -7,6 +7,7 @@ questions are never embedded by a different model than the passages were.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -83,7 +84,19 @@ def _ollama_embedding(settings: Settings) -> BaseEmbedding:
     from llama_index.embeddings.ollama import OllamaEmbedding
 
     class OllamaEmbedder(OllamaEmbedding):
-        """llama-index's Ollama embedding with failures as one-line EmbedderErrors."""
+        """llama-index's Ollama embedding with failures as one-line EmbedderErrors, and its batches sent
+        `concurrency` at a time (the host embeds them in parallel; one at a time it waits on each round trip)."""
+
+        concurrency: int = 1
+
+        def get_text_embedding_batch(self, texts, show_progress=False, **kwargs):
+            size = self.embed_batch_size
+            batches = [texts[i:i + size] for i in range(0, len(texts), size)]
+            if self.concurrency <= 1 or len(batches) <= 1:
+                return super().get_text_embedding_batch(texts, show_progress, **kwargs)
+            parent = super(OllamaEmbedder, self).get_text_embedding_batch
+            with ThreadPoolExecutor(min(self.concurrency, len(batches))) as pool:
+                return [v for part in pool.map(lambda batch: parent(batch, **kwargs), batches) for v in part]
 
         def get_general_text_embeddings(self, texts):
             return _explained(lambda: super(OllamaEmbedder, self).get_general_text_embeddings(texts), self)
@@ -95,7 +108,7 @@ def _ollama_embedding(settings: Settings) -> BaseEmbedding:
     query_prefix, text_prefix = _PREFIXES.get(model.split(":")[0], (None, None))
     return OllamaEmbedder(model_name=model, base_url=normalise_host(settings.llm.ollama.host),
                           embed_batch_size=settings.embedding.batch_size, query_instruction=query_prefix,
-                          text_instruction=text_prefix)
+                          text_instruction=text_prefix, concurrency=settings.embedding.concurrency)
 
 
 def _explained(call, embedder):

