@@ -58,6 +58,8 @@ class Term:
             return True
         if self.word.isdigit():
             return re.search(rf"(?<!\d){self.word}(?!\d)", text) is not None
+        if self.word.lower() in STOPWORDS:  # a name that is a function word elsewhere ("Doctor Who", "The Who"):
+            return re.search(rf"(?<!\w){re.escape(self.word)}(?!\w)", text) is not None  # stems leave it out
         return any(_mentioned(s, text_stems, split=not self.person) for s in self.names or (self.stem,))
 
 

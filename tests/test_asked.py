@@ -244,3 +244,14 @@ def test_a_length_of_time_is_read_as_a_count_and_a_unit_or_as_an_adjective(sente
 
     assert DURATION.search(sentence)
     assert not DURATION.search("Zwölf Firmen reisten im Jahr 2019 nach Riga.")
+
+
+def test_a_name_that_is_a_function_word_is_found_as_written():
+    """"Doctor Who", "The Who": the name's word is a stopword, which word stems leave out; it is looked for as
+    written (sentences written for this test)."""
+    from assistant.question import Term
+
+    who = Term("Who", "who", names=("who",))
+    assert who.found_in(set(), set(), "Die Serie Doctor Who lief zuerst 1963.")
+    assert not who.found_in(set(), set(), "Die Serie lief zuerst 1963 in Großbritannien.")
+    assert not who.found_in(set(), set(), "Ein Whoopie-Kissen lag auf dem Stuhl.")
