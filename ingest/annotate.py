@@ -467,11 +467,17 @@ def _surname_mentions(text: str, sentences, named: list[Entity], taken: list[Ent
     """A person's surname again where the tagger did not tag it ("Bainirama befindet sich …" after "Voreqe
     Bainirama"): one name is one person throughout an article (the one-sense-per-discourse heuristic of
     document-level NER; Krishnan & Manning 2006)."""
+    from ingest import gazetteer
+
     full = {}
     for p in named:
         name = p.attrs.get("name") or ""
         if len(name.split()) >= 2:
             full.setdefault(name.split()[-1], p)
+    for p in named:  # a name written alone ("Voreqe (Frank) Bainirama" tags "Bainirama"), not a place's name
+        name = p.attrs.get("name") or ""
+        if " " not in name and len(name) >= 5 and name[1:].islower() and name not in full and gazetteer.place(name) is None:
+            full[name] = p
     out = []
     for surname, p in full.items():
         if len(surname) < 3 or not surname[:1].isupper():

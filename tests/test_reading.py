@@ -445,6 +445,50 @@ def test_a_surname_the_tagger_missed_is_the_person_named_before():
     assert [(e.text, e.attrs["form"]) for e in entities if e.kind == "person"] == [("Erika Muster", "name"), ("Muster", "surname")]
 
 
+def test_a_name_written_alone_is_that_person_again_where_the_tagger_missed_it():
+    text = "Der Vorsitzende, Paul (Pauli) Beispielmann, trat zurück. Beispielmann befindet sich derzeit in Bergen."
+    start = text.index("Beispielmann")
+    raw = [Entity("person", start, start + len("Beispielmann"), "Beispielmann", 0)]  # the tagger saw it once
+    entities = annotator._read(text, [(0, 56), (57, len(text))], raw, "2026-03-04")
+    assert [e.start for e in entities if e.kind == "person" and e.text == "Beispielmann"] == [start, text.rindex("Beispielmann")]
+
+
+def test_a_place_between_a_separable_verb_and_its_particle_is_where_the_traveller_goes():
+    got = trips("Am Morgen machte sich ein Team der Bergwacht in Richtung Innsbruck auf.")
+    assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Team der Bergwacht", "Innsbruck")]
+
+
+def test_a_quoted_name_or_an_abbreviation_in_the_genitive_of_a_travel_noun_travels():
+    assert [t.leaders[0].value["name"] for t in trips("Vor dem Besuch der „Kommission“ in Lissabon wurde nichts gesagt.")] == ["Kommission"]
+    assert [t.leaders[0].value["name"] for t in trips("Nach der Reise der OSZE nach Tiflis folgte ein Bericht.")] == ["OSZE"]
+    assert trips("Nach dem Besuch der Ausstellung in Lissabon aßen wir.") == []
+
+
+def test_a_person_after_the_travel_word_in_a_prepositional_phrase_does_not_travel():
+    assert trips("Gestern traf eine Lieferung in Bergen ein, trotz einer Weisung von Ministerin Erika Muster.") == []
+    got = trips("Grund der Reise nach Bergen ist der Handel, den Ministerin Erika Muster fördert.")
+    assert [t.leaders[0].value["name"] for t in got] == ["Erika Muster"]
+
+
+def test_a_groups_short_form_in_parentheses_is_part_of_its_name():
+    got = trips("Die Gruppe der Zwanzig großen Wirtschaftsmächte (G20) traf sich in Osaka.")
+    assert [t.leaders[0].value["name"] for t in got] == ["Gruppe der Zwanzig (G20)"]
+
+
+def test_a_compound_is_a_travel_noun_only_when_its_last_part_is_one():
+    for text, found in (("Die Kongresswahlbezirke in Ohio", []), ("Das Gipfeltreffen in Oslo", ["Gipfeltreffen"])):
+        assert [c.word for c in cues_in(text, 0, len(text))] == found
+
+
+def test_a_compound_trip_noun_in_the_genitive_names_its_place():
+    got = trips("Während seines Japanbesuches sprach Minister Paul Beispiel über Handel.")
+    assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Japan")]
+
+
+def test_a_travel_nouns_place_is_not_one_after_a_comma():
+    assert trips("Paul Beispiel sagte auf einer Pressekonferenz, die Truppen würden in Libyen bleiben.") == []
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

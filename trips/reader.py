@@ -41,6 +41,7 @@ class _Cue:
     end: int
     word: str
     takes: tuple[str, ...]
+    particle: int | None = None  # where a separable verb's particle stands, words after its verb ("machte sich … auf")
 
 
 @dataclass
@@ -104,7 +105,9 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
         for stem, takes in cues:
             if " " in stem:
                 continue
-            if w.startswith(stem) or (len(stem) >= 5 and w.endswith(stem)) or \
+            if w.startswith(stem) and m.group(0)[:1].isupper() and not _travel_head(w[len(stem):]):
+                continue  # a compound whose head is no travel noun: "Kongresswahlbezirke", "Tourneeplakat"
+            if w.startswith(stem) or (len(stem) >= 5 and re.search(re.escape(stem) + r"(?:e|es|s|en|n)?$", w)) or \
                     (stem in w and w.endswith(compound_heads()) and len(w) > len(stem) + 3):
                 out.append(_Cue(m.start(), m.end(), m.group(0), takes))
                 break
@@ -116,8 +119,21 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
             start, end = where[m.start()], where[m.end() - 1] + 1
             if stem.startswith("sich "):  # "sich der Präsident … befand": the verb is the cue, its subject before it
                 start = end - len(stem.split()[-1])
-            out.append(_Cue(start, end, text[start:end], takes))
+            last = stem.split()[-1]
+            spread = len(m.group(0).split()) > len(stem.split()) and m.group(0).endswith(last)
+            out.append(_Cue(start, end, text[start:end], takes, end - len(last) if spread else None))
     return sorted(out, key=lambda c: c.start)
+
+
+def _travel_head(rest: str) -> bool:
+    """Whether what follows a noun's cue stem keeps it a travel noun: an inflection ("Besuchs", "Reisen",
+    "Konferenzen"), or the head of a compound that is one itself ("Gipfeltreffen", "Delegationsreise"). A
+    German compound is what its last part is (Duden grammar §1048)."""
+    cues, _, _ = _travel()
+    if len(rest) <= 3:
+        return True
+    rest = rest[1:] if rest[0] in "s-" else rest  # the linking s ("Besuchsreise") or a hyphen
+    return any(rest.startswith(stem) for stem, _ in cues if " " not in stem) or rest.endswith(compound_heads())
 
 
 @lru_cache(maxsize=None)
@@ -184,12 +200,22 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
     prev = fold(before[-1]) if before else ""
     prev2 = fold(before[-2]) if len(before) >= 2 else ""
     for cue in cues:
+        if cue.particle is not None and cue.start < place.start and place.end <= cue.particle:
+            # a place between a separable verb and its particle: "machte sich ein Team in Richtung X auf"
+            if len(_words_between(text, place.end, cue.particle)) > 3 or \
+                    re.search(r"[;:]|\.\s", text[place.end:cue.particle]):
+                continue
+            if prev in directions or prev2 in directions:
+                return cue
+            continue
         if cue.start <= place.start < cue.end and place.attrs.get("form") != "compound":
             continue  # the cue word itself tagged as a place ("Chrisammesse")
         distance = len(_words_between(text, cue.end if cue.end <= place.start else cue.start,
                                       place.start if cue.end <= place.start else place.end))
         if distance > MAX_CUE_DISTANCE or _clause_break(text, cue, place):
             continue
+        if cue.word[:1].isupper() and cue.end <= place.start and "," in text[cue.end:place.start]:
+            continue  # a travel noun's place is in its own phrase: "während seines Japanbesuchs in Tokio", not "…, der … in X"
         if place.attrs.get("form") == "compound" and cue.start <= place.start < cue.end:
             return cue
         if str(place.attrs.get("id", "")).startswith("name:") and prev not in directions:
@@ -226,6 +252,9 @@ def _subjects(text: str, ann: Annotation, i: int, a: int, b: int, stops: list[_S
         if 0 <= p.start - cue.end <= 25 and re.match(r"\s+(?:des|der|von|vom|eines|einer)\s", text[cue.end:p.start + 1]) \
                 and (p.attrs.get("name") or not named_elsewhere):
             return [_person(p)]
+    named = _genitive_name(text, ann, i, cue)
+    if named is not None:
+        return [named]
     candidates_ = [p for p in candidates_ if not _hosted(text, a, p)]
     before = [p for p in candidates_ if p.end <= cue.start and not _after_comma_clause(text, p, cue)]
     # the subject of the cue's own clause first ("…, während sich der Präsident auf einer Afrikareise befand")
@@ -246,8 +275,32 @@ def _subjects(text: str, ann: Annotation, i: int, a: int, b: int, stops: list[_S
             and "to" in cue.takes and cue.word[:1].islower() and len(_words_between(text, a, o.start)) <= 2]
     if orgs:
         return [_Traveller(orgs[-1].text, orgs[-1].start, orgs[-1].end, None, "business", True)]
-    after = [p for p in candidates_ if p.start >= cue.end]
+    # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt"), not in a
+    # prepositional phrase ("…, trotz einer Anweisung von Polizeichef X")
+    after = [p for p in candidates_ if p.start >= cue.end and not re.search(
+        r"\b(?:von|vom|gegen|für|bei|beim|mit|an|über|durch|wegen|trotz)\s+(?:[\w-]+\s+){0,3}$", text[max(a, p.start - 50):p.start])]
     return [_person(after[0])] if after else []
+
+
+def _genitive_name(text: str, ann: Annotation, i: int, cue: _Cue) -> _Traveller | None:
+    """A group or organisation in the genitive of a travel noun: "des Besuchs der „Troika“ in Athen", "der Besuch
+    der OSZE-Beobachter", "die Reise der Weltbank" — a name in quotation marks, an abbreviation or an
+    organisation the annotation knows (the genitivus subjectivus of a noun of motion; Duden grammar §1259)."""
+    if not cue.word[:1].isupper():
+        return None
+    m = re.match(r"\s+(?:des|der|eines|einer)\s+(?:[a-zäöüß][\w-]*\s+)?(?P<q>[„\"»])?(?P<name>[A-ZÄÖÜ][\w-]*)(?(q)[“\"«])",
+                 text[cue.end:cue.end + 60])
+    if not m:
+        return None
+    start, end = cue.end + m.start("name"), cue.end + m.end("name")
+    if any(e.start <= start < e.end for e in ann.of_kind("place", i)):
+        return None
+    org = next((o for o in ann.of_kind("org", i) if o.start <= start < o.end), None)
+    if org is not None:
+        return _Traveller(org.text, org.start, org.end, None, None, True)
+    if m.group("q") or re.fullmatch(r"[A-ZÄÖÜ0-9-]{2,}", m.group("name")):
+        return _Traveller(m.group("name"), start, end, None, None, True)
+    return None
 
 
 class AnnotationReader:
@@ -667,7 +720,7 @@ def _group_pattern() -> re.Pattern:
     the verb ("die Delegation des Europäischen Parlaments")."""
     heads = sorted({h for e in lexicon("groups") for h in e["heads"]}, key=len, reverse=True)
     alternatives = "|".join(re.escape(h) for h in heads)
-    return re.compile(r"\b[\w-]*(?:" + alternatives + r")(?:en|n|s)?(?:reisen?|besuche?)?\b(?:\s+(?:des|der|aus|von)\s+(?:[\w-]+\s+){0,3}?[A-ZÄÖÜ][\w-]+)?",
+    return re.compile(r"\b[\w-]*(?:" + alternatives + r")(?:en|n|s)?(?:reisen?|besuche?)?\b(?:\s+(?:des|der|aus|von)\s+(?:[\w-]+\s+){0,3}?(?-i:[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)*))?",
                       re.IGNORECASE)
 
 
@@ -683,7 +736,9 @@ def _group(text: str, a: int, b: int) -> _Traveller | None:
             name = name[:trip_noun.start()]
             return _Traveller(name, m.start(), m.start() + len(name), None, "delegation" if "elegation" in name else "other", True)
         kind = "delegation" if "elegation" in name else "official" if re.search(r"minister|regierung|staats", name, re.I) else "other"
-        return _Traveller(name, m.start(), m.end(), None, kind, True)
+        # the short form in parentheses after the group's name: "die Gruppe der Acht führenden Industrienationen (G8)"
+        short = re.match(r"(?:\s+[\w-]+){0,3}?\s*\((?P<abbr>[A-ZÄÖÜ][A-ZÄÖÜ0-9-]{1,9})\)", text[m.end():m.end() + 80])
+        return _Traveller(f"{name} ({short['abbr']})" if short else name, m.start(), m.end(), None, kind, True)
     return None
 
 
