@@ -489,6 +489,28 @@ def test_a_travel_nouns_place_is_not_one_after_a_comma():
     assert trips("Paul Beispiel sagte auf einer Pressekonferenz, die Truppen würden in Libyen bleiben.") == []
 
 
+def test_a_place_the_gazetteer_does_not_know_is_a_destination_after_a_direction_and_its_article():
+    text = "Die Minister treffen sich heute auf der Nordseeinsel Kleinwerder."
+    start = text.index("Nordseeinsel")
+    raw = [Entity("place", start, len(text) - 1, "Nordseeinsel Kleinwerder", 0)]  # as the tagger marks it
+    ann = Annotation("de", [(0, len(text))], annotator._read(text, [(0, len(text))], raw, "2026-03-04"))
+    got = AnnotationReader().extract(Source("t", "t", text, "2026-03-04", [], ann))
+    assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Minister", "Nordseeinsel Kleinwerder")]
+
+
+def test_soldiers_sent_are_no_travelling_group_and_an_alliances_states_are_no_country():
+    assert _group("Die Vereinigten Staaten schickten Truppen nach Kabul.", 0, 52) is None
+    assert _group("Die US-Truppen zogen nach Basra.", 0, 32) is None
+    assert _group("Die Truppe gastierte in Graz.", 0, 29).name == "Truppe"
+    assert _group("Dann wollen die Nato-Staaten sich in Riga treffen.", 0, 50).kind == "official"
+
+
+def test_a_group_in_a_meetings_genitive_was_there_with_the_person_who_spoke():
+    got = trips("Bei einem Treffen der EU-Außenminister in Riga sagte Paul Beispiel, der Handel wachse.")
+    assert sorted(t.leaders[0].value["name"] for t in got) == ["EU-Außenminister", "Paul Beispiel"]
+    assert all([d.value["place"] for d in t.destinations] == ["Riga"] for t in got)
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

@@ -218,8 +218,9 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
             continue  # a travel noun's place is in its own phrase: "während seines Japanbesuchs in Tokio", not "…, der … in X"
         if place.attrs.get("form") == "compound" and cue.start <= place.start < cue.end:
             return cue
-        if str(place.attrs.get("id", "")).startswith("name:") and prev not in directions:
-            continue  # a name the gazetteer does not know is a place only right after "nach", "in", "auf" …
+        if str(place.attrs.get("id", "")).startswith("name:") and prev not in directions and \
+                not (prev in _ARTICLES and prev2 in directions):
+            continue  # a name the gazetteer does not know is a place only right after "nach", "in", "auf der" …
         if prev in directions or prev2 in directions or re.search(
                 r"\b(?:" + "|".join(place_nouns()) + r")\s+(?:bei\s+)?$",
                 text[max(a, place.start - 30):place.start]):
@@ -252,21 +253,41 @@ def _subjects(text: str, ann: Annotation, i: int, a: int, b: int, stops: list[_S
         if 0 <= p.start - cue.end <= 25 and re.match(r"\s+(?:des|der|von|vom|eines|einer)\s", text[cue.end:p.start + 1]) \
                 and (p.attrs.get("name") or not named_elsewhere):
             return [_person(p)]
-    named = _genitive_name(text, ann, i, cue)
-    if named is not None:
-        return [named]
+    genitive = _genitive_name(text, ann, i, cue)
     candidates_ = [p for p in candidates_ if not _hosted(text, a, p)]
     before = [p for p in candidates_ if p.end <= cue.start and not _after_comma_clause(text, p, cue)]
     # the subject of the cue's own clause first ("…, während sich der Präsident auf einer Afrikareise befand")
     before.sort(key=lambda p: "," in text[p.end:cue.start])
-    if before:
-        out = [before[0]]
-        for q in before[1:]:  # "X und sein Kollege Y besuchten …": a coordinated subject travels together
-            if re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:und|sowie)\s+(?:[\w-]+\s+){0,4}", text[out[-1].end:q.start]):
-                out.append(q)
-            else:
-                break
-        return [_person(p) for p in out]
+    if genitive is not None:  # "Bei einem Treffen der NATO-Außenminister in Brüssel sagte Rice": both were there
+        return [genitive] + (_before_subjects(text, before) or _after_subject(text, a, cue, candidates_))[:1]
+    return _before_subjects(text, before) or _other_subjects(text, ann, i, a, cue) or _after_subject(text, a, cue, candidates_)
+
+
+def _before_subjects(text: str, before: list[Entity]) -> list[_Traveller]:
+    """The person named before the cue, with those coordinated with them ("X und sein Kollege Y besuchten …":
+    a coordinated subject travels together)."""
+    if not before:
+        return []
+    out = [before[0]]
+    for q in before[1:]:
+        if re.fullmatch(r"\s*(?:\([^)]*\)\s*)?(?:,\s*)?(?:und|sowie)\s+(?:[\w-]+\s+){0,4}", text[out[-1].end:q.start]):
+            out.append(q)
+        else:
+            break
+    return [_person(p) for p in out]
+
+
+def _after_subject(text: str, a: int, cue: _Cue, candidates_: list[Entity]) -> list[_Traveller]:
+    """The first person named after the cue as a subject."""
+    # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt"), not in a
+    # prepositional phrase ("…, trotz einer Anweisung von Polizeichef X")
+    after = [p for p in candidates_ if p.start >= cue.end and not re.search(
+        r"\b(?:von|vom|gegen|für|bei|beim|mit|an|über|durch|wegen|trotz)\s+(?:[\w-]+\s+){0,3}$", text[max(a, p.start - 50):p.start])]
+    return [_person(after[0])] if after else []
+
+
+def _other_subjects(text: str, ann: Annotation, i: int, a: int, cue: _Cue) -> list[_Traveller]:
+    """A group ("die Delegation", "die EU-Außenminister") or an organisation that travels."""
     group = _group(text, a, cue.end)
     if group:
         return [group]
@@ -275,11 +296,7 @@ def _subjects(text: str, ann: Annotation, i: int, a: int, b: int, stops: list[_S
             and "to" in cue.takes and cue.word[:1].islower() and len(_words_between(text, a, o.start)) <= 2]
     if orgs:
         return [_Traveller(orgs[-1].text, orgs[-1].start, orgs[-1].end, None, "business", True)]
-    # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt"), not in a
-    # prepositional phrase ("…, trotz einer Anweisung von Polizeichef X")
-    after = [p for p in candidates_ if p.start >= cue.end and not re.search(
-        r"\b(?:von|vom|gegen|für|bei|beim|mit|an|über|durch|wegen|trotz)\s+(?:[\w-]+\s+){0,3}$", text[max(a, p.start - 50):p.start])]
-    return [_person(after[0])] if after else []
+    return []
 
 
 def _genitive_name(text: str, ann: Annotation, i: int, cue: _Cue) -> _Traveller | None:
@@ -295,6 +312,9 @@ def _genitive_name(text: str, ann: Annotation, i: int, cue: _Cue) -> _Traveller 
     start, end = cue.end + m.start("name"), cue.end + m.end("name")
     if any(e.start <= start < e.end for e in ann.of_kind("place", i)):
         return None
+    group = _group(text, start, end)
+    if group is not None and group.start == start:  # a group noun: "des Treffens der EU-Außenminister"
+        return group
     org = next((o for o in ann.of_kind("org", i) if o.start <= start < o.end), None)
     if org is not None:
         return _Traveller(org.text, org.start, org.end, None, None, True)
@@ -728,14 +748,14 @@ def _group(text: str, a: int, b: int) -> _Traveller | None:
     """A group that travels: "Die EU-Außenminister wollen sich in Brüssel treffen", "Eine Delegation des
     Europäischen Parlaments reist nach Polen"."""
     for m in _group_pattern().finditer(text, a, b):
-        if not m.group(0)[:1].isupper():
-            continue
+        if not m.group(0)[:1].isupper() or re.match(r"(?:[\w-]*-)?Truppen\b", m.group(0)):
+            continue  # "Truppen": soldiers (Duden: Truppe 1, military), who are sent, not travelling; "die Truppe" is a stage's
         name = m.group(0).strip()
         trip_noun = re.search(r"s?(?:reisen?|besuche?)$", name)
         if trip_noun and not re.search(r"\s", name):  # "Delegationsreisen": the compound's group travels
             name = name[:trip_noun.start()]
             return _Traveller(name, m.start(), m.start() + len(name), None, "delegation" if "elegation" in name else "other", True)
-        kind = "delegation" if "elegation" in name else "official" if re.search(r"minister|regierung|staats", name, re.I) else "other"
+        kind = "delegation" if "elegation" in name else "official" if re.search(r"minister|regierung|staats|staaten", name, re.I) else "other"
         # the short form in parentheses after the group's name: "die Gruppe der Acht führenden Industrienationen (G8)"
         short = re.match(r"(?:\s+[\w-]+){0,3}?\s*\((?P<abbr>[A-ZÄÖÜ][A-ZÄÖÜ0-9-]{1,9})\)", text[m.end():m.end() + 80])
         return _Traveller(f"{name} ({short['abbr']})" if short else name, m.start(), m.end(), None, kind, True)
