@@ -251,9 +251,11 @@ def _named_places(text: str, found: list[Entity]) -> list[Entity]:
 def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], published: str | None) -> list[Entity]:
     out: list[Entity] = []
     context = _countries_named(text, raw)
+    described = _described_countries(text, raw)
     for e in raw:
         if e.kind == "place":
-            out.append(_place(e, text, context))
+            own = described.get(fold_accents(_strip_inflection(e.text)))
+            out.append(_place(e, text, [own] + context if own else context))
         elif e.kind == "org":
             e.attrs = {"name": e.text}
             out.append(e)
@@ -292,6 +294,25 @@ def _countries_named(text: str, raw: list[Entity]) -> list[str]:
         if code:
             counts[code] += 1
     return [c for c, _ in counts.most_common()]
+
+
+def _described_countries(text: str, raw: list[Entity]) -> dict[str, str]:
+    """The country an article gives a place name by the adjective before it ("im spanischen València" ->
+    ES), for every mention of that name in the article ("Valencia" later is the same city: one sense per
+    discourse). Folded name -> country code."""
+    from ingest import gazetteer
+
+    out: dict[str, str] = {}
+    for e in raw:
+        if e.kind != "place":
+            continue
+        lead = re.match(r"(?:[a-zäöüß][\w-]*\s+)+(?=[A-ZÄÖÜ])", e.text)
+        words = re.findall(r"[\w-]+", lead.group(0) if lead else text[max(0, e.start - 30):e.start])
+        code = gazetteer.adjective_country(words[-1]) if words and words[-1][:1].islower() else None
+        name = fold_accents(_strip_inflection(e.text[lead.end():] if lead else e.text))
+        if code and (found := gazetteer.place(name, code)) is not None and found.country == code:
+            out.setdefault(name, code)
+    return out
 
 
 def _place(e: Entity, text: str, context: list[str]) -> Entity:

@@ -511,6 +511,15 @@ def test_a_group_in_a_meetings_genitive_was_there_with_the_person_who_spoke():
     assert all([d.value["place"] for d in t.destinations] == ["Riga"] for t in got)
 
 
+def test_the_country_an_adjective_gives_a_place_holds_for_every_mention_of_it_in_the_article():
+    text = "Die US-Gesandte sprach im spanischen València. Die USA lobten später die Gespräche in Valencia."
+    first, second = text.index("València"), text.index("Valencia")
+    raw = [Entity("place", first, first + 8, "València", 0), Entity("place", text.index("USA"), text.index("USA") + 3, "USA", 1),
+           Entity("place", second, second + 8, "Valencia", 1)]
+    places = [e for e in annotator._read(text, [(0, 46), (47, len(text))], raw, "2026-03-04") if e.text in ("València", "Valencia")]
+    assert [e.attrs["country"] for e in places] == ["ES", "ES"]
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]
