@@ -520,6 +520,16 @@ def test_the_country_an_adjective_gives_a_place_holds_for_every_mention_of_it_in
     assert [e.attrs["country"] for e in places] == ["ES", "ES"]
 
 
+def test_a_person_in_a_prepositional_phrase_before_the_travel_word_is_no_traveller():
+    assert trips("Die Freundin von Paul Beispiel reiste nach Bergen.") == []
+    assert [t.leaders[0].value["name"] for t in trips("Minister Paul Beispiel reiste nach Bergen.")] == ["Paul Beispiel"]
+
+
+def test_a_direction_far_before_a_travel_noun_belongs_to_another_verb():
+    assert trips("Paul Beispiel sagte, die Waren seien per Schiff nach Bergen gebracht und am Tag der Ankunft verkauft worden.") == []
+    assert [t.destinations[0].value["place"] for t in trips("Paul Beispiel ist gestern nach Bergen gereist.")] == ["Bergen"]
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

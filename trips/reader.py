@@ -224,6 +224,8 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
         if prev in directions or prev2 in directions or re.search(
                 r"\b(?:" + "|".join(place_nouns()) + r")\s+(?:bei\s+)?$",
                 text[max(a, place.start - 30):place.start]):
+            if place.end <= cue.start and distance > 4:
+                continue  # "nach X" far before a travel word belongs to another verb: "… nach X deportiert und am Tag der Ankunft …"
             if "to" in cue.takes or "at" in cue.takes:
                 return cue
         elif "object" in cue.takes and cue.end <= place.start and distance <= 3:
@@ -255,7 +257,8 @@ def _subjects(text: str, ann: Annotation, i: int, a: int, b: int, stops: list[_S
             return [_person(p)]
     genitive = _genitive_name(text, ann, i, cue)
     candidates_ = [p for p in candidates_ if not _hosted(text, a, p)]
-    before = [p for p in candidates_ if p.end <= cue.start and not _after_comma_clause(text, p, cue)]
+    before = [p for p in candidates_ if p.end <= cue.start and not _after_comma_clause(text, p, cue)
+              and not _in_prepositional_phrase(text, a, p)]
     # the subject of the cue's own clause first ("…, während sich der Präsident auf einer Afrikareise befand")
     before.sort(key=lambda p: "," in text[p.end:cue.start])
     if genitive is not None:  # "Bei einem Treffen der NATO-Außenminister in Brüssel sagte Rice": both were there
@@ -279,11 +282,17 @@ def _before_subjects(text: str, before: list[Entity]) -> list[_Traveller]:
 
 def _after_subject(text: str, a: int, cue: _Cue, candidates_: list[Entity]) -> list[_Traveller]:
     """The first person named after the cue as a subject."""
-    # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt"), not in a
-    # prepositional phrase ("…, trotz einer Anweisung von Polizeichef X")
-    after = [p for p in candidates_ if p.start >= cue.end and not re.search(
-        r"\b(?:von|vom|gegen|für|bei|beim|mit|an|über|durch|wegen|trotz)\s+(?:[\w-]+\s+){0,3}$", text[max(a, p.start - 50):p.start])]
+    # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt")
+    after = [p for p in candidates_ if p.start >= cue.end and not _in_prepositional_phrase(text, a, p)]
     return [_person(after[0])] if after else []
+
+
+def _in_prepositional_phrase(text: str, a: int, p: Entity) -> bool:
+    """A person named inside a prepositional phrase is no subject: "die Freundin von X", "Ermittlungen gegen X",
+    "trotz einer Anweisung von Polizeichef X" (the subject of a German clause is a nominative noun phrase, never
+    governed by a preposition; Duden grammar §1181)."""
+    return bool(re.search(r"\b(?:von|vom|gegen|für|bei|beim|mit|an|über|durch|wegen|trotz)\s+(?:[\w-]+\s+){0,3}$",
+                          text[max(a, p.start - 50):p.start]))
 
 
 def _other_subjects(text: str, ann: Annotation, i: int, a: int, cue: _Cue) -> list[_Traveller]:
