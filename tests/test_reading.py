@@ -530,6 +530,21 @@ def test_a_direction_far_before_a_travel_noun_belongs_to_another_verb():
     assert [t.destinations[0].value["place"] for t in trips("Paul Beispiel ist gestern nach Bergen gereist.")] == ["Bergen"]
 
 
+def test_in_before_a_verb_of_motion_is_where_something_else_happened():
+    got = trips("Der beim Training in Bergen verletzte Torwart Paul Beispiel reist nun doch nach Oslo.")
+    assert [[d.value["place"] for d in t.destinations] for t in got] == [["Oslo"]]
+
+
+def test_a_pronoun_linked_to_nobody_named_is_not_the_last_traveller():
+    text = "Paul Beispiel reiste nach Oslo. Seine Schwester blieb zu Hause. Sie flog erst gestern nach Bergen."
+    assert [[d.value["place"] for d in t.destinations] for t in trips(text)] == [["Oslo"]]
+
+
+def test_a_thing_talked_about_is_no_speech_given_there():
+    assert trips("Zuerst war von einer Wahl in Norwegen die Rede, sagte Minister Paul Beispiel.") == []
+    assert trips("Minister Paul Beispiel hielt eine Rede in Oslo.") != []
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

@@ -102,6 +102,10 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
         w = fold(m.group(0))
         if w in not_travel or any(w.endswith(n) for n in not_travel if len(n) > 6):
             continue
+        if w == "rede" and re.search(r"\bdie\s+$", text[max(a, m.start() - 5):m.start()]) and (
+                re.match(r"\s+(?:ist|war|sei|wäre|sein|gewesen|sind|waren)\b", text[m.end():m.end() + 10]) or
+                re.search(r"\b(?:ist|war|sei|wäre)\s+(?:[\w-]+\s+){0,3}von\b[^,;]*$", text[max(a, m.start() - 80):m.start()])):
+            continue  # "von X war die Rede", "war von X die Rede": X was talked about (Duden: Rede, "die Rede sein von")
         for stem, takes in cues:
             if " " in stem:
                 continue
@@ -226,6 +230,8 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
                 text[max(a, place.start - 30):place.start]):
             if place.end <= cue.start and distance > 4:
                 continue  # "nach X" far before a travel word belongs to another verb: "… nach X deportiert und am Tag der Ankunft …"
+            if place.end <= cue.start and distance >= 2 and "at" not in cue.takes and prev in _LOCATIVE:
+                continue  # "in X" before a verb of motion says where something else happened: "der in Mannheim verletzte Spieler reist …"
             if "to" in cue.takes or "at" in cue.takes:
                 return cue
         elif "object" in cue.takes and cue.end <= place.start and distance <= 3:
@@ -285,6 +291,18 @@ def _after_subject(text: str, a: int, cue: _Cue, candidates_: list[Entity]) -> l
     # after the cue as a subject ("Nach Kiew reiste Außenminister X", "…, die der Minister betreibt")
     after = [p for p in candidates_ if p.start >= cue.end and not _in_prepositional_phrase(text, a, p)]
     return [_person(after[0])] if after else []
+
+
+def _unresolved_pronoun(text: str, ann: Annotation, i: int, a: int, stops: list[_Stop]) -> bool:
+    """A sentence whose subject is a personal pronoun the annotation linked to nobody named ("Sie kam gestern
+    zurück" about someone's unnamed girlfriend) is about someone else than the article's last traveller."""
+    cue = min((s.cue for s in stops), key=lambda c: c.start)
+    linked = [p for p in ann.of_kind("person", i)]
+    for m in re.finditer(r"\b(?:[Ee]r|[Ss]ie)\b", text[a:cue.start]):
+        start = a + m.start()
+        if not any(p.start <= start < p.end for p in linked):
+            return True
+    return False
 
 
 def _in_prepositional_phrase(text: str, a: int, p: Entity) -> bool:
@@ -352,7 +370,8 @@ class AnnotationReader:
                     # "Teil der Delegation sind X und Y": the people travelling with the article's (first) trip
                     drafts[0].companions += along
                 continue
-            travellers = _subjects(text, annotation, i, a, b, stops) or ([last] if last else [])
+            travellers = _subjects(text, annotation, i, a, b, stops) or \
+                ([last] if last and not _unresolved_pronoun(text, annotation, i, a, stops) else [])
             if not travellers:
                 continue
             along: list[Entity] = []
@@ -799,6 +818,8 @@ def _named_thing(text: str, a: int, p: Entity) -> bool:
     return noun[:1].isupper() and role_of(noun) is None and fold(noun) not in _ARTICLES
 
 
+# Prepositions that say where something is, not where someone goes, with a dative (Duden grammar §§ 882-886).
+_LOCATIVE = frozenset({"in", "im", "bei", "beim", "am", "an"})
 _ARTICLES = frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "eines", "einer"})
 
 
