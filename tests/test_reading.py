@@ -545,6 +545,25 @@ def test_a_thing_talked_about_is_no_speech_given_there():
     assert trips("Minister Paul Beispiel hielt eine Rede in Oslo.") != []
 
 
+def test_someone_with_the_traveller_before_the_destination_of_a_verb_of_motion_goes_along():
+    got = trips("Schon 1980 war Paul Beispiel mit Erika Muster nach Hanoi gereist.")
+    assert [[p.value["name"] for p in t.participants] for t in got] == [["Erika Muster"]]
+    met = trips("Paul Beispiel traf sich mit Erika Muster in Hanoi.")
+    assert all(t.participants == [] for t in met)
+
+
+def test_lowercase_words_before_a_role_are_its_adjectives_only_after_an_article():
+    assert annotator._role_before("Das Gesetz soll beraten werden, sagte Ministerin ", 49) == ("Ministerin", "official")
+    text = "Gestern sprach die ehemalige Ministerin "
+    assert annotator._role_before(text, len(text)) == ("ehemalige Ministerin", "official")
+
+
+def test_a_full_stop_the_tagger_took_into_a_place_is_left_out():
+    text = "Sie sprach über das Treffen in Wien."
+    e = annotator._place(Entity("place", 31, 36, "Wien.", 0), text, [])
+    assert (e.text, e.end, e.attrs["level"]) == ("Wien", 35, "city")
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

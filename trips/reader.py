@@ -293,6 +293,24 @@ def _after_subject(text: str, a: int, cue: _Cue, candidates_: list[Entity]) -> l
     return [_person(after[0])] if after else []
 
 
+def _travelling_with(text: str, ann: Annotation, i: int, a: int, stops: list[_Stop]) -> list[Entity]:
+    """People who go along by a verb of motion: "war mit Jane Doe nach Hanoi gereist", "fliegt mit seiner Frau
+    Erika Muster nach Oslo" — "mit" + person right before the destination of a verb that takes a direction
+    (the comitative "mit", Duden grammar §1292; with a verb of meeting "mit" names who is met instead)."""
+    out = []
+    for stop in stops:
+        cue = stop.cue
+        if "to" not in cue.takes or "at" in cue.takes or not cue.word[:1].islower():
+            continue
+        for p in ann.of_kind("person", i):
+            if not p.attrs.get("name") or p.end > stop.place.start:
+                continue
+            if re.search(r"\bmit\s+(?:[\w-]+\s+){0,3}$", text[max(a, p.start - 40):p.start]) and \
+                    re.fullmatch(r"\s+(?:[\w-]+\s+){0,2}", text[p.end:stop.place.start]) and p not in out:
+                out.append(p)
+    return out
+
+
 def _unresolved_pronoun(text: str, ann: Annotation, i: int, a: int, stops: list[_Stop]) -> bool:
     """A sentence whose subject is a personal pronoun the annotation linked to nobody named ("Sie kam gestern
     zurück" about someone's unnamed girlfriend) is about someone else than the article's last traveller."""
@@ -393,7 +411,8 @@ class AnnotationReader:
                     if not any(s.place.attrs.get("id") == stop.place.attrs.get("id") for s in draft.stops):
                         draft.stops.append(stop)
                 draft.sentences.add(i)
-                draft.companions += along + self._companions(text, annotation, i, a, b, traveller)
+                draft.companions += along + self._companions(text, annotation, i, a, b, traveller) + \
+                    [p for p in _travelling_with(text, annotation, i, a, part) if fold(p.attrs.get("name") or "") != fold(traveller.name)]
         drafts = _merge_delegations(_merge_unnamed(drafts))
         for d in drafts:
             if d.traveller.group and "elegation" in d.traveller.name:
