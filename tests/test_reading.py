@@ -564,6 +564,15 @@ def test_a_full_stop_the_tagger_took_into_a_place_is_left_out():
     assert (e.text, e.end, e.attrs["level"]) == ("Wien", 35, "city")
 
 
+def test_a_place_the_gazetteer_does_not_know_is_a_destination_after_a_place_noun():
+    text = "Das sagte Minister Paul Beispiel bei einem Besuch auf der Insel Kleinwerder vor Rügen."
+    start = text.index("Kleinwerder")
+    raw = [Entity("place", start, start + 11, "Kleinwerder", 0)]  # as the tagger marks it
+    ann = Annotation("de", [(0, len(text))], annotator._read(text, [(0, len(text))], raw, "2026-03-04"))
+    got = AnnotationReader().extract(Source("t", "t", text, "2026-03-04", [], ann))
+    assert [[d.value["place"] for d in t.destinations] for t in got] == [["Kleinwerder"]]
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]

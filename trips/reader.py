@@ -223,8 +223,8 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
         if place.attrs.get("form") == "compound" and cue.start <= place.start < cue.end:
             return cue
         if str(place.attrs.get("id", "")).startswith("name:") and prev not in directions and \
-                not (prev in _ARTICLES and prev2 in directions):
-            continue  # a name the gazetteer does not know is a place only right after "nach", "in", "auf der" …
+                not (prev in _ARTICLES and prev2 in directions) and prev not in _place_nouns_folded():
+            continue  # a name the gazetteer does not know is a place only right after "nach", "in", "auf der", "Insel" …
         if prev in directions or prev2 in directions or re.search(
                 r"\b(?:" + "|".join(place_nouns()) + r")\s+(?:bei\s+)?$",
                 text[max(a, place.start - 30):place.start]):
@@ -835,6 +835,11 @@ def _named_thing(text: str, a: int, p: Entity) -> bool:
         return False
     noun = before[-1]
     return noun[:1].isupper() and role_of(noun) is None and fold(noun) not in _ARTICLES
+
+
+@lru_cache(maxsize=1)
+def _place_nouns_folded() -> frozenset[str]:
+    return frozenset(fold(n) for n in place_nouns())
 
 
 # Prepositions that say where something is, not where someone goes, with a dative (Duden grammar §§ 882-886).
