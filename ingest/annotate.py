@@ -265,8 +265,29 @@ def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], publis
     out += _compound_places(text, sentences, out, context)
     out += _described_places(text, sentences, out)
     out = _persons(text, sentences, out)
+    out = _without_false_places(out)
     out += _dates(text, sentences, published)
     return sorted(out, key=lambda e: (e.start, e.end))
+
+
+def _without_false_places(entities: list[Entity]) -> list[Entity]:
+    """Places that are none: a name the gazetteer does not know written in lowercase ("polnischen": German
+    writes every name capitalised, Duden rule 60), one inside a place the annotation resolved ("polnischen" in
+    "polnischen Hauptstadt"), and a compound's first part that is a person named in the article
+    ("Cameron-Gipfel": the summit is about David Cameron, not in Cameron, Veracruz)."""
+    places = [e for e in entities if e.kind == "place"]
+    surnames = {fold_accents(e.attrs["name"].split()[-1]) for e in entities if e.kind == "person" and e.attrs.get("name")}
+
+    def false(e: Entity) -> bool:
+        unknown = str(e.attrs.get("id", "")).startswith("name:")
+        if unknown and e.text[:1].islower():
+            return True
+        if unknown and any(o is not e and o.start <= e.start and e.end <= o.end and (o.end - o.start) > (e.end - e.start)
+                           for o in places):
+            return True
+        return e.attrs.get("form") == "compound" and fold_accents(e.text) in surnames
+
+    return [e for e in entities if e.kind != "place" or not false(e)]
 
 
 def _sentence_of(sentences: list[tuple[int, int]], pos: int) -> int:

@@ -573,6 +573,19 @@ def test_a_place_the_gazetteer_does_not_know_is_a_destination_after_a_place_noun
     assert [[d.value["place"] for d in t.destinations] for t in got] == [["Kleinwerder"]]
 
 
+def test_a_lowercase_word_a_person_named_in_the_article_or_a_word_inside_a_resolved_place_is_no_place():
+    text = "Premier Paul Santiago kam. Beim Santiago-Gipfel war Minister Erika Muster in der polnischen Hauptstadt."
+    lower = text.index("polnischen")
+    raw = [Entity("place", lower, lower + 10, "polnischen", 1)]  # as the tagger marked it
+    start = text.index("Santiago-Gipfel")
+    raw.append(Entity("person", 8, 21, "Paul Santiago", 0))
+    entities = annotator._read(text, [(0, 26), (27, len(text))], sorted(raw, key=lambda e: e.start), "2026-03-04")
+    places = [(e.text, e.attrs["id"]) for e in entities if e.kind == "place"]
+    assert ("polnischen", "name:polnischen") not in places
+    assert all(e.start != start for e in entities if e.kind == "place")
+    assert any(e.attrs.get("form") == "description" for e in entities if e.kind == "place")
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]
