@@ -545,6 +545,8 @@ def _known_surname(word: str, named: list[Entity]) -> bool:
 
 def _same_person(name: str, named: list[Entity]) -> Entity | None:
     """An earlier mention of the same person: the same last name ("Merkel" after "Angela Merkel")."""
+    from ingest import gazetteer
+
     last = fold_accents(name.split()[-1])
     first = fold_accents(name.split()[0]) if " " in name else None
     for p in reversed(named):
@@ -553,6 +555,11 @@ def _same_person(name: str, named: list[Entity]) -> Entity | None:
             if first and len(other) >= 2 and fold_accents(other[0]) != first:
                 continue  # "Lech Kaczyński" is not "Jarosław Kaczyński"
             return p
+    if " " not in name and not gazetteer.is_first_name(name):
+        for p in reversed(named):  # the family name first ("Xi" after "Xi Jinping"): Chinese, Korean, Hungarian order
+            other = p.attrs["name"].split()
+            if len(other) == 2 and fold_accents(other[0]) == last and not gazetteer.is_first_name(other[0]):
+                return p
     return None
 
 

@@ -586,6 +586,13 @@ def test_a_lowercase_word_a_person_named_in_the_article_or_a_word_inside_a_resol
     assert any(e.attrs.get("form") == "description" for e in entities if e.kind == "place")
 
 
+def test_a_family_name_written_first_is_the_person_named_before():
+    text = "Präsident Wen Liqiang reiste nach Oslo. Wen sprach dort lange."
+    raw = [Entity("person", 10, 21, "Wen Liqiang", 0), Entity("person", 40, 43, "Wen", 1)]
+    entities = annotator._read(text, [(0, 39), (40, len(text))], raw, "2026-03-04")
+    assert [e.attrs["name"] for e in entities if e.kind == "person"] == ["Wen Liqiang", "Wen Liqiang"]
+
+
 def test_er_after_the_verb_is_the_man_named_before():
     got = trips("Paul Beispiel sprach lange. Bei einem Besuch in Oslo verkündete er: „Wir helfen.“")
     assert [(t.leaders[0].value["name"], t.destinations[0].value["place"]) for t in got] == [("Paul Beispiel", "Oslo")]
