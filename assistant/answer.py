@@ -75,13 +75,18 @@ HINT = {"de": "Am nächsten kommt (beantwortet die Frage nicht):", "en": "Closes
 
 
 def refusal(lang: str, missing: list[str] | None = None, generation: str = "extractive", lacking: str | None = None,
-            who: str | None = None) -> Draft:
-    """The refusal, naming what no matching article mentions, or the slot none states, when that is why."""
+            who: str | None = None, apart: list[str] | None = None) -> Draft:
+    """The refusal, naming what no matching article mentions, what no article mentions together (`apart`:
+    each is in some article, none has them all), or the slot none states, when that is why."""
     text = REFUSAL[lang]
     if missing:
         names = ", ".join(missing)
         text += (f" (Kein passender Artikel erwähnt {names}.)" if lang == "de"
                  else f" (No matching article mentions {names}.)")
+    elif apart:
+        names = (", ".join(apart[:-1]) + (" und " if lang == "de" else " and ") + apart[-1]) if len(apart) > 1 else apart[0]
+        text += (f" (Kein passender Artikel erwähnt {names} zusammen.)" if lang == "de"
+                 else f" (No matching article mentions {names} together.)")
     elif lacking:
         text += " (" + LACKING[lacking][lang].format(who=who or ("die Reisenden" if lang == "de" else "the travellers")) + ")"
     return Draft(text, True, [], generation=generation)

@@ -66,8 +66,13 @@ class Evidence:
         if self.usable:
             who = next((t.word for t in q.critical if t.names), None)
             return refusal(q.lang, generation=generation, lacking=self.lacking, who=who) if self.lacking else None
-        best = min(self.coverage.values(), key=lambda c: len(c.missing))
-        return refusal(q.lang, missing=[t.word for t in best.missing], generation=generation)
+        # what no article mentions at all; when each term is in some article but none has them all, say that
+        # instead of naming one article's gap as if no article mentioned it
+        nowhere = [t.word for t in q.critical if all(any(m is t for m in c.missing) for c in self.coverage.values())]
+        if nowhere:
+            return refusal(q.lang, missing=nowhere, generation=generation)
+        apart = [t.word for t in q.critical if any(any(m is t for m in c.missing) for c in self.coverage.values())]
+        return refusal(q.lang, apart=apart, generation=generation)
 
 
 def gather(q: Question, passages: list[Passage], article: Callable[[str], ArticleReading | None],
@@ -229,6 +234,11 @@ def _same_places(q: Question, entities: list[Entity]) -> bool:
     if not q.places or not named:
         return True
     if any(t.found_in(set(), places_with_containers(named), "") for t in q.critical if t.place):
+        return True
+    # the same name read as another town of that name: a question has no article around it to tell which
+    # Newcastle it means, the article does ("im heutigen Newcastle" of an English article)
+    written = {fold(e.text) for e in named}
+    if any(fold(t.word) in written for t in q.critical if t.place):
         return True
     # the sentence names where the question's places lie ("eine Reise in die USA" for New York and Boston)
     countries = {f"country:{p.country}" for p in map(gazetteer.by_id, q.places) if p is not None and p.country}

@@ -255,3 +255,25 @@ def test_a_name_that_is_a_function_word_is_found_as_written():
     assert who.found_in(set(), set(), "Die Serie Doctor Who lief zuerst 1963.")
     assert not who.found_in(set(), set(), "Die Serie lief zuerst 1963 in Großbritannien.")
     assert not who.found_in(set(), set(), "Ein Whoopie-Kissen lag auf dem Stuhl.")
+
+
+def test_a_place_the_article_reads_as_another_town_of_the_same_name_is_the_questions_place():
+    from assistant.evidence import states
+    from ingest.annotate import Entity
+
+    q = analyse("Wie hieß die erste Brücke in Newcastle?")  # alone, the question's Newcastle is the largest one
+    sentence = "Die erste Brücke im heutigen Newcastle war die Pons Tyne."
+    start = sentence.index("Newcastle")
+    english = Entity("place", start, start + 9, "Newcastle", 0, {"id": "city:2641673", "country": "GB", "level": "city"})
+    assert "city:2641673" not in q.places and states(q, sentence, [english])
+
+
+def test_a_refusal_says_what_no_article_names_together_and_names_only_what_none_mentions():
+    from assistant.evidence import Coverage, Evidence
+
+    q = analyse("Wie viele Tore schossen die Falken 2015 in Oslo?")
+    oslo, year = q.critical
+    apart = Evidence({"a": Coverage("a", [year], 0), "b": Coverage("b", [oslo], 0)}).refusal(q)
+    assert "Oslo und 2015 zusammen" in apart.text
+    nowhere = Evidence({"a": Coverage("a", [year], 0), "b": Coverage("b", [oslo, year], 0)}).refusal(q)
+    assert "erwähnt 2015." in nowhere.text and "Oslo" not in nowhere.text
