@@ -149,6 +149,8 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         return (of_head(q, sentence) and (_NAMING_CUE.search(sentence) is not None or _NAME_GIVEN.search(sentence) is not None
                                           or _names_new(q, entities))) or restates(q, sentence)
     if slot in ("place", "organisation"):
+        if restates(q, sentence):  # the question said again with the gap filled by words of the sentence's own:
+            return True  # "Von wo aus würden … messen?" — "…, die Messung von einer Satellitenplattform aus …"
         new_place = any(e.kind == "place" and e.attrs.get("id") not in q.places for e in entities)
         if not q.head or names_an_instance(q.head_text):  # "welche Stadt", "welche Firmen": any named one
             return new_place if slot == "place" else bool(_named(entities, q, ("org",)))

@@ -277,3 +277,11 @@ def test_a_refusal_says_what_no_article_names_together_and_names_only_what_none_
     assert "Oslo und 2015 zusammen" in apart.text
     nowhere = Evidence({"a": Coverage("a", [year], 0), "b": Coverage("b", [oslo, year], 0)}).refusal(q)
     assert "erwähnt 2015." in nowhere.text and "Oslo" not in nowhere.text
+
+
+def test_a_place_or_organisation_asked_for_is_stated_by_the_question_said_again_with_words_of_its_own():
+    q = analyse("Von wo aus möchten Forscher die Temperatur der Gletscher messen?")
+    said = "Einige Forscher möchten die Temperatur der Gletscher künftig von einem Ballon in großer Höhe aus messen."
+    assert states(q, said, _entities(said))
+    other = "Die Forscher sprachen über Gletscher."  # neither the verb asked about nor a place
+    assert not states(q, other, _entities(other))
