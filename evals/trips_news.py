@@ -48,8 +48,8 @@ def load_articles(news: Path, docs: set[str]) -> dict[str, dict]:
     return out
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in (fold_accents(x) for x in re.findall(r"[\w]+", text or "")) if len(w) >= 3 and w not in STOPWORDS}
+def _words(text: str, shortest: int = 3) -> set[str]:
+    return {w for w in (fold_accents(x) for x in re.findall(r"[\w]+", text or "")) if len(w) >= shortest and w not in STOPWORDS}
 
 
 def _place_match(gold: str, predicted: dict) -> bool:
@@ -73,16 +73,11 @@ def _same_word(x: str, y: str) -> bool:
     return (len(short) >= 5 and long_.endswith(short)) or (len(short) >= 6 and long_[:len(short) - 1] == short[:-1])
 
 
-def _short_words(text: str) -> set[str]:
-    """The words of a name made only of short ones ("G8", "EU"), which _words leaves out."""
-    return {fold_accents(x) for x in re.findall(r"[\w]+", text or "") if fold_accents(x) not in STOPWORDS}
-
-
 def _traveller_match(gold: str, trip: dict) -> bool:
     names = " ".join(f"{m.get('name', '')} {m.get('role') or ''}" for m in trip["leaders"]) + \
         " " + ((trip.get("delegation") or {}).get("name") or "")
     if not _words(gold):  # "G8": a label of short words matches one of the same words
-        return bool(_short_words(gold) & _short_words(names))
+        return bool(_words(gold, shortest=1) & _words(names, shortest=1))
     return any(_same_word(g, n) for g in _words(gold) for n in _words(names))
 
 

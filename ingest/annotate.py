@@ -317,6 +317,10 @@ def _countries_named(text: str, raw: list[Entity]) -> list[str]:
     return [c for c, _ in counts.most_common()]
 
 
+# lowercase words the tagger took in before a place's name ("im pakistanischen Lahore" tagged "pakistanischen Lahore")
+_LEAD = re.compile(r"(?:[a-zäöüß][\w-]*\s+)+(?=[A-ZÄÖÜ])")
+
+
 def _described_countries(text: str, raw: list[Entity]) -> dict[str, str]:
     """The country an article gives a place name by the adjective before it ("im spanischen València" ->
     ES), for every mention of that name in the article ("Valencia" later is the same city: one sense per
@@ -327,7 +331,7 @@ def _described_countries(text: str, raw: list[Entity]) -> dict[str, str]:
     for e in raw:
         if e.kind != "place":
             continue
-        lead = re.match(r"(?:[a-zäöüß][\w-]*\s+)+(?=[A-ZÄÖÜ])", e.text)
+        lead = _LEAD.match(e.text)
         words = re.findall(r"[\w-]+", lead.group(0) if lead else text[max(0, e.start - 30):e.start])
         code = gazetteer.adjective_country(words[-1]) if words and words[-1][:1].islower() else None
         name = fold_accents(_strip_inflection(e.text[lead.end():] if lead else e.text))
@@ -339,7 +343,7 @@ def _described_countries(text: str, raw: list[Entity]) -> dict[str, str]:
 def _place(e: Entity, text: str, context: list[str]) -> Entity:
     from ingest import gazetteer
 
-    lead = re.match(r"(?:[a-zäöüß][\w-]*\s+)+(?=[A-ZÄÖÜ])", e.text)
+    lead = _LEAD.match(e.text)
     if lead:  # "im pakistanischen Lahore": the tagger took the adjective in; the place is its name
         e.start += lead.end()
         e.text = e.text[lead.end():]

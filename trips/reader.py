@@ -315,7 +315,7 @@ def _unresolved_pronoun(text: str, ann: Annotation, i: int, a: int, stops: list[
     """A sentence whose subject is a personal pronoun the annotation linked to nobody named ("Sie kam gestern
     zurück" about someone's unnamed girlfriend) is about someone else than the article's last traveller."""
     cue = min((s.cue for s in stops), key=lambda c: c.start)
-    linked = [p for p in ann.of_kind("person", i)]
+    linked = ann.of_kind("person", i)
     for m in re.finditer(r"\b(?:[Ee]r|[Ss]ie)\b", text[a:cue.start]):
         start = a + m.start()
         if not any(p.start <= start < p.end for p in linked):
