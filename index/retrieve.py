@@ -17,8 +17,8 @@ BM25-only.
 
 A question that names a year or month ("2019", "im November 2024": the `period` the question analysis
 found) is searched twice, as asked and restricted to articles published then; the two searches' scores add up, so passages from then rise;
-passages from then, or that mention that year, are preferred, and the others are dropped when any such
-passage was found.
+when any passage is from then or mentions that year, those of articles published at another time are
+dropped (undated articles stay).
 """
 
 from __future__ import annotations
@@ -300,18 +300,25 @@ REPORTING_LAG_DAYS = 62  # an article about a November trip may appear in the De
 
 
 def _prefer_period(ranked: list[tuple[StoredChunk, float]], named: PubDate) -> list[tuple[StoredChunk, float]]:
-    """Passages of articles about the named period (published in it or shortly after, or mentioning its
-    year in a retrieved passage), when there are any; otherwise all of them."""
+    """When some retrieved article is about the named period (published in it or shortly after, or mentioning
+    its year in a retrieved passage), the passages of articles published at another time are dropped; those of
+    undated articles stay, in their place, as they may be about it without saying so (an encyclopaedia
+    paragraph on a season that never names its year; the evidence check then says the year is not stated).
+    Without any article about the period, all of them."""
     first, last = named.first_day, _add_days(named.last_day, REPORTING_LAG_DAYS)
     year = re.compile(rf"(?<!\d){named.iso[:4]}(?!\d)")
     about: set[str] = set()
+    undated: set[str] = set()
     for row, _ in ranked:
         m = row.metadata
         published = m.get("date_first", 0) and m["date_first"] <= last and m["date_last"] >= first
         if published or year.search(row.text) or year.search(m.get("title", "")):
             about.add(m["doc_id"])
-    kept = [(row, score) for row, score in ranked if row.metadata["doc_id"] in about]
-    return kept or ranked
+        elif not m.get("date_first", 0):
+            undated.add(m["doc_id"])
+    if not about:
+        return ranked
+    return [(row, score) for row, score in ranked if row.metadata["doc_id"] in about | undated]
 
 
 def _add_days(day_number: int, days: int) -> int:

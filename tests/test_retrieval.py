@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from conftest import SAMPLE, SHARED_NEWS, make_workspace
 from index.keywords import DIR_NAME, KeywordIndex, decompound, past_tense_base
-from index.retrieve import Filters, Retriever, fuse
+from index.retrieve import Filters, Retriever, _prefer_period, fuse
+from index.store import StoredChunk
 from index.sync import sync
 from index.terms import stem
 from assistant.question import date_named
@@ -179,6 +180,20 @@ def test_a_year_no_article_is_about_leaves_retrieval_unfiltered(sample_ws):
     question = "Welche Delegation reiste 1987 nach Japan?"
     found = Retriever(sample_ws).retrieve(question, period=date_named(question))
     assert found.passages and found.passages[0].doc_id == "leipzig-japan"  # the answerer then says 1987 is not there
+
+
+def test_a_year_drops_articles_of_other_years_and_keeps_undated_ones():
+    def row(doc, text, first=0, last=0):
+        return StoredChunk(f"{doc}:0", text, {"doc_id": doc, "title": doc, "date_first": first, "date_last": last})
+
+    ranked = [(row("season", "Die Verteidigung der Falken fing in der Saison 24 Pässe ab."), 1.0),
+              (row("other-year", "Die Falken verloren im Finale.", 20170301, 20170301), 0.9),
+              (row("mentions", "Im Jahr 2015 wurde das Stadion eröffnet."), 0.8),
+              (row("published", "Die Mannschaft reiste ab.", 20150610, 20150610), 0.7)]
+    order = [r.metadata["doc_id"] for r, _ in _prefer_period(ranked, date_named("Wie viele Pässe fingen die Falken 2015 ab?"))]
+    assert order == ["season", "mentions", "published"]  # the undated one may be about 2015; the one of 2017 is not
+    nothing = [(row("season", "Die Falken fingen 24 Pässe ab."), 1.0), (row("other-year", "Die Falken.", 20170301, 20170301), 0.9)]
+    assert _prefer_period(nothing, date_named("im Jahr 2015")) == nothing  # no article about the year: all, as ranked
 
 
 def test_question_date_narrows_explicit_filters():
