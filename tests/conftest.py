@@ -6,7 +6,6 @@ import os
 import shutil
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from bench.servers import LocalPostgres, ServerMissing, free_port
+from bench.servers import start_chroma as _start_chroma
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
@@ -126,31 +128,19 @@ def assistant(sample_ws):
     return Assistant(sample_ws)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = free_port
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen:
-    """`chroma run` on a loopback port, returned once it accepts connections; the caller stops it."""
-    exe = shutil.which("chroma")
-    if not exe:
-        reason = "the `chroma` command (from the chromadb package) is not on PATH"
+    """`chroma run` on a loopback port (bench/servers.py): skipped where it is missing, except in CI."""
+    try:
+        return _start_chroma(path, port)
+    except ServerMissing as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI installs chromadb, so this must run there")
-        pytest.skip(reason)
-    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("chroma run did not start within 60 s")
+            pytest.fail(f"{exc}; CI installs chromadb, so this must run there")
+        pytest.skip(str(exc))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -163,52 +153,22 @@ def chroma_server(tmp_path_factory):
     proc.wait(timeout=20)
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
 @pytest.fixture(scope="session")
 def postgres():
-    """A real PostgreSQL (Debian's postgresql package: initdb and pg_ctl in a temp dir) on a free loopback port,
-    stopped after the session; yields a function that makes a fresh, empty database and returns its URL."""
-    debian = ":".join(str(d) for d in sorted(Path("/usr/lib/postgresql").glob("*/bin")))  # kept off PATH there
-    initdb, pg_ctl = (shutil.which(name, path=f"{os.environ.get('PATH', '')}:{debian}") for name in ("initdb", "pg_ctl"))
-    if not (initdb and pg_ctl):
-        reason = "PostgreSQL's initdb and pg_ctl are not on PATH (Debian: apt install postgresql)"
+    """A real PostgreSQL (Debian's postgresql package: initdb and pg_ctl in a temp dir, bench/servers.py) on a
+    free loopback port, stopped after the session; yields a function that makes a fresh, empty database and
+    returns its URL."""
+    try:
+        server = LocalPostgres()
+    except ServerMissing as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI installs it, so this must run there")
-        pytest.skip(reason)
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix="delegations-postgres-"))  # not under pytest's root-only temp dirs
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                                 "--locale=C.UTF-8"]), check=True, capture_output=True)
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
-                   check=True, capture_output=True)
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", isolation_level="AUTOCOMMIT")
-    made = []
-
-    def database() -> str:
-        name = f"delegations_{len(made) + 1}"
-        with admin.connect() as db:
-            db.execute(text(f"CREATE DATABASE {name}"))
-        made.append(name)
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
-
-    yield database
-    admin.dispose()
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(f"{exc}; CI installs it, so this must run there")
+        pytest.skip(str(exc))
+    server.start()
+    try:
+        yield server.database
+    finally:
+        server.stop()
 
 
 def answers(url: str, within_s: float, every_s: float = 0.5) -> bool:
