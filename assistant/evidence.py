@@ -166,9 +166,11 @@ _NAMING_CUE = re.compile(r"\b(?:hei(?:ß|ss)t|hie(?:ß|ss)en?|genannt|namens|Nam
                          r"called|named|known as)\b")
 
 
-# or a name set beside the noun: after "ist"/"war" ("Die erste Siedlung war Pons Aelius"), or after a dash or a
-# colon ("der zweiten Verwaltungsebene – Landkreise oder Powiaty")
-_NAME_GIVEN = re.compile(r"(?:\b(?:ist|war|sind|waren|is|was|are|were)\s+(?:[a-zäöüß]\w*\s+){0,2}|\s[–—:-]\s*)[A-ZÄÖÜ\"„“]")
+# or a name set beside the noun: after "ist"/"war" ("Die erste Siedlung war Pons Aelius"), after a dash or a
+# colon ("der zweiten Verwaltungsebene – Landkreise oder Powiaty"), or before the noun set in parentheses
+# with its article (Duden, Grammatik: the apposition in brackets, "Der Merkur (der sonnennächste Planet) …")
+_NAME_GIVEN = re.compile(r"(?:\b(?:ist|war|sind|waren|is|was|are|were)\s+(?:[a-zäöüß]\w*\s+){0,2}|\s[–—:-]\s*)[A-ZÄÖÜ\"„“]"
+                         r"|\b[A-ZÄÖÜ]\w+\s+\((?:der|die|das|des|dem|den|the|an?)\s")
 
 
 def _names_new(q: Question, entities: list[Entity]) -> bool:
@@ -296,7 +298,7 @@ def _companion_cue(sentence: str) -> bool:
 
 
 def _coverage(doc_id: str, q: Question, passages: list[Passage], reading: ArticleReading | None) -> Coverage:
-    title = next(p.title for p in passages if p.doc_id == doc_id)
+    title = next(p.title for p in passages if p.doc_id == doc_id).replace("_", " ")  # "Doctor_Who": a page's name
     date = next((p.date for p in passages if p.doc_id == doc_id and p.date), "") or ""
     body = reading.text if reading else "\n".join(p.text for p in passages if p.doc_id == doc_id)
     text = f"{title}\n{date}\n{body}"

@@ -127,6 +127,9 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("Wie heißt die Brücke über die Düna?",
      "Die Brücke über die Düna wurde saniert.",
      "Die älteste Brücke über die Düna ist die Steinbrücke."),
+    ("Wie heißt der sonnennächste Planet?",  # the name before the noun set in parentheses
+     "Der sonnennächste Planet ist sehr heiß.",
+     "Der Merkur (der sonnennächste Planet) umrundet die Sonne in 88 Tagen."),
     ("Wer darf in Lettland Fischereirechte vergeben?",  # no name, but people by what they are, doing what was asked
      "In Lettland sind Fischereirechte begehrt.",
      "In Lettland darf ein Bürgermeister Fischereirechte vergeben."),
@@ -285,3 +288,12 @@ def test_a_place_or_organisation_asked_for_is_stated_by_the_question_said_again_
     assert states(q, said, _entities(said))
     other = "Die Forscher sprachen über Gletscher."  # neither the verb asked about nor a place
     assert not states(q, other, _entities(other))
+
+
+def test_an_article_whose_title_is_a_page_name_with_underscores_mentions_its_words():
+    from assistant.evidence import _coverage
+    from index.retrieve import Passage
+
+    q = analyse("Wie alt ist der Roboterhund von Doctor Who?")  # "Who" is a function word: found only as written
+    passage = Passage("p#0", "p", "Doctor_Who_(Figur)", None, "Lexikon", "Der Roboterhund K9 ist 40 Jahre alt.", 1.0)
+    assert _coverage("p", q, [passage], None).missing == []
