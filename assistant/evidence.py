@@ -101,6 +101,12 @@ def _lacking(q: Question, passages: list[Passage], evidence: Evidence, register_
     return q.slot
 
 
+# how long, said by when it ends (Duden: "bis", Präposition, gibt den Endpunkt an: "bis zum Ende des Jahres", "bis
+# ins 19. Jahrhundert", "bis heute"; Merriam-Webster: until, till)
+_UNTIL = re.compile(r"\b(?:bis\s+(?:zu[mr]|ins?|weit|Ende|Mitte|Anfang|heute|jetzt|\d)|until|till)\b", re.IGNORECASE)
+# when, said by the condition or the moment it happens (Duden: the temporal and conditional conjunctions "wenn",
+# "sobald", "solange", "nachdem", "bevor"; Merriam-Webster: when, whenever, once)
+_CONDITION = re.compile(r"\b(?:wenn|sobald|solange|nachdem|bevor|when|whenever|once)\b", re.IGNORECASE)
 # a question for the day itself (Duden: "an welchem Tag", Datum; English "on which day", "what date")
 _DAY_ASKED = re.compile(r"\b(?:an welchem tag|welche[nms]? tag|(?:on )?(?:which|what) (?:day|date)|datum)\b", re.IGNORECASE)
 
@@ -119,9 +125,9 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     slot = q.slot
     if slot == "amount":
         return bool(MONEY.search(sentence))
-    if slot == "duration":  # a length of time, or from when to when ("von 1321 bis 1323"), of what was asked
-        return (DURATION.search(sentence) is not None or sum(e.kind == "date" for e in entities) >= 2) and \
-            _of_question(q, sentence, entities)
+    if slot == "duration":  # a length of time, from when to when ("von 1321 bis 1323") or until when, of what was asked
+        return (DURATION.search(sentence) is not None or sum(e.kind == "date" for e in entities) >= 2 or
+                _UNTIL.search(sentence) is not None) and _of_question(q, sentence, entities)
     if slot == "number":
         return not (q.head and _HOW_MANY.search(q.text)) or counts_asked(sentence, q)
     if slot not in ("place", "organisation") and not _same_places(q, entities):
@@ -132,6 +138,8 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         dates = [e for e in entities if e.kind == "date"]
         if _DAY_ASKED.search(q.text):
             dates = [e for e in dates if e.attrs.get("precision") == "day"]
+        if not dates and not q.critical and _CONDITION.search(sentence):  # "Wann rostet ein Nagel?" asks in general:
+            return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)

@@ -127,6 +127,12 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("Wie heißt die Brücke über die Düna?",
      "Die Brücke über die Düna wurde saniert.",
      "Die älteste Brücke über die Düna ist die Steinbrücke."),
+    ("Wie lange gastierte der Zirkus in Graz?",  # how long, said by when it ended
+     "Der Zirkus gastierte in Graz.",
+     "Der Zirkus gastierte bis zum Ende des Sommers in Graz."),
+    ("Wann rostet ein Nagel?",  # a question in general, answered by the condition
+     "Ein Nagel ist aus Eisen, das rostet.",
+     "Ein Nagel rostet, wenn er lange feucht bleibt."),
     ("Wie heißt der sonnennächste Planet?",  # the name before the noun set in parentheses
      "Der sonnennächste Planet ist sehr heiß.",
      "Der Merkur (der sonnennächste Planet) umrundet die Sonne in 88 Tagen."),
@@ -138,6 +144,12 @@ def test_a_sentence_states_the_asked_slot_only_with_a_value_of_it(question, sile
     q = analyse(question)
     assert not states(q, silent, _entities(silent))
     assert states(q, stating, _entities(stating))
+
+
+def test_a_condition_does_not_answer_when_a_named_person_did_something():
+    q = analyse("Wann reiste Eva Kron nach Oslo?")
+    sentence = "Wenn Eva Kron nach Oslo reist, trifft sie den Bürgermeister."
+    assert not states(q, sentence, _entities(sentence))
 
 
 def test_a_sentence_the_register_read_the_companions_from_states_them():
