@@ -39,3 +39,19 @@ def test_bench_on_a_missing_corpus_is_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and run.stderr.strip() == f"delegations: {tmp_path / 'nope'} does not exist."
     assert json.loads(run.stdout or "null") is None
+
+
+@pytest.mark.slow
+def test_bench_instances_ingests_with_one_and_with_two_instances_into_one_shared_index(tmp_path, postgres):
+    from bench import instances
+
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"n{i}", "title": f"Kammer {i}", "text": f"Die Kammer {i} reiste im Mai "
+                                          f"nach Oslo. Dort traf sie Vertreter der Stadt {i}."}) + "\n" for i in range(6)),
+                      encoding="utf-8")
+    out = tmp_path / "rows.json"
+    assert instances.main([str(corpus), "--articles", "6", "--json", str(out)]) == 0
+    one, two = json.loads(out.read_text(encoding="utf-8"))
+    assert (one["instances"], two["instances"]) == (1, 2)
+    assert one["articles"] == two["articles"] == 6 and one["documents_in_index"] == two["documents_in_index"] == 6
+    assert one["articles_per_s"] > 0 and two["articles_per_s"] > 0
