@@ -85,10 +85,11 @@ def _compose(chosen: list[Candidate], lead: Candidate | None, values: list[str],
     """Quote the chosen sentences, the lead first, the others in reading order (article by article), each
     followed by its marker. An English question gets an English lead naming what the quotes state."""
     doc_order = list(dict.fromkeys(c.passage.doc_id for c in chosen))
-    # a lead that leans on the sentence before it ("Mit 39 Jahren ist er …") comes after that sentence
+    # the lead comes first even when it leans on the sentence before it ("Mit 39 Jahren ist er …"): that sentence,
+    # which says who "er" is, follows it at once (the asked thing first, as users read answers)
     leans_on = next((c for c in chosen if lead is not None and refers_back(lead.sentence) and
                      c.passage.doc_id == lead.passage.doc_id and c.order == (lead.order[0], lead.order[1] - 1)), None)
-    first = {id(c): i for i, c in enumerate((leans_on, lead)) if c is not None}
+    first = {id(c): i for i, c in enumerate((lead, leans_on)) if c is not None}
     chosen = sorted(chosen, key=lambda c: (first.get(id(c), 2), doc_order.index(c.passage.doc_id), c.order))
     numbers: dict[str, int] = {}
     citations: dict[str, Citation] = {}

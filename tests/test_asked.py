@@ -237,7 +237,7 @@ def test_a_question_for_the_day_wants_a_day(question):
     assert not _DAY_ASKED.search("Wann landete die Ministerin in Oslo?")
 
 
-def test_the_best_sentence_leads_and_one_that_leans_on_the_sentence_before_comes_after_it():
+def test_the_best_sentence_leads_even_when_it_leans_on_the_sentence_before_which_follows_it():
     from assistant.extractive import _compose
     from assistant.ranking import Candidate
     from index.retrieve import Passage
@@ -249,7 +249,7 @@ def test_the_best_sentence_leads_and_one_that_leans_on_the_sentence_before_comes
     before = Candidate("In Oslo traf Jan Holm die Ministerin.", passage, 0, (0, 2), score=1.0)
     assert _compose([named, other], other, [], "de").text.startswith("Oslo ist die Hauptstadt")
     text = _compose([named, other, before, leaning], leaning, [], "de").text
-    assert text.startswith("In Oslo traf Jan Holm die Ministerin. [1] Sie war dort die Jüngste. [1] Die Kammer")
+    assert text.startswith("Sie war dort die Jüngste. [1] In Oslo traf Jan Holm die Ministerin. [1] Die Kammer")
 
 
 @pytest.mark.parametrize("sentence", ["Die Reise dauerte fünf bis zehn Tage.", "Sie blieb drei Wochen in Riga.",
