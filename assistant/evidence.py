@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from assistant.answer import Draft, refusal
 from assistant.question import (DURATION, MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
 from index.reading import ArticleReading, places_with_containers
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
-from ingest.annotate import Entity, lexicon
+from ingest.annotate import Entity
 from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
+from trips.reader import companion_cue_in
 
 
 _HOW_MANY = re.compile(r"\b(?:wie viele[nm]?|how many)\s", re.IGNORECASE)
@@ -43,6 +43,9 @@ class Evidence:
     coverage: dict[str, Coverage]  # per retrieved article, in retrieval order
     lacking: str | None = None  # the kind of fact asked for that no retrieved passage of those articles states
     readings: dict[str, ArticleReading] = field(default_factory=dict)  # the retrieved articles and their annotations
+    # a follow-up that names nothing of its own ("Wer begleitete ihn?") is about the articles that mention most of
+    # what the conversation named, not about every retrieved one
+    stays_in_conversation: bool = False
 
     def entities(self, passage: Passage, start: int = 0, end: int | None = None) -> list[Entity]:
         """The annotation's persons, organisations, places and dates inside [start, end) of a passage."""
@@ -55,8 +58,13 @@ class Evidence:
 
     @property
     def usable(self) -> list[str]:
-        """The articles that mention everything the question names, in retrieval order."""
-        return [doc for doc, c in self.coverage.items() if not c.missing]
+        """The articles that mention everything the question names, in retrieval order (for a follow-up that
+        names nothing of its own, those of them that mention most of what the conversation named)."""
+        docs = [doc for doc, c in self.coverage.items() if not c.missing]
+        if self.stays_in_conversation and docs:
+            most = max(self.coverage[d].carried_found for d in docs)
+            docs = [d for d in docs if self.coverage[d].carried_found == most]
+        return docs
 
     def refusal(self, q: Question, generation: str = "extractive") -> Draft | None:
         """The refusal naming what is missing when no retrieved article covers the question's critical
@@ -82,7 +90,7 @@ def gather(q: Question, passages: list[Passage], article: Callable[[str], Articl
     the trip register read the leaders or companions the question asks for from)."""
     readings = {doc: r for doc in dict.fromkeys(p.doc_id for p in passages) if (r := article(doc)) is not None}
     evidence = Evidence({doc: _coverage(doc, q, passages, readings.get(doc)) for doc in dict.fromkeys(p.doc_id for p in passages)},
-                        readings=readings)
+                        readings=readings, stays_in_conversation=bool(q.carried_critical) and not q.critical)
     if evidence.usable:  # the kind of fact is looked for in the articles about what was asked, not in any retrieved one
         best = max(evidence.coverage[d].share for d in evidence.usable)
         about = {d for d in evidence.usable if evidence.coverage[d].share >= best - ABOUT_MARGIN}
@@ -288,21 +296,14 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
     return new_people(named, q)
 
 
-@lru_cache(maxsize=1)
-def _companion_pattern() -> re.Pattern:
-    cues = sorted({c for e in lexicon("companions") for c in e["cues"]}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b")
-
-
 # the verbs of coming along, any form (Duden: begleiten, teilnehmen, mitreisen; Merriam-Webster: accompany)
 _ALONG = re.compile(r"\b(?:begleit|teilnehm|teilgenommen|mitgereist|mitreis|accompan)")
 
 
 def _companion_cue(sentence: str) -> bool:
-    """A cue after which people travel along ("begleitet von", "gemeinsam mit"; ingest/lexicon/de/companions.yaml),
-    or a verb of coming along ("begleiteten", "nahmen teil")."""
-    folded = fold(sentence)
-    return _companion_pattern().search(folded) is not None or _ALONG.search(folded) is not None
+    """A cue after which people travel along ("begleitet von", "gemeinsam mit"; ingest/lexicon/de/companions.yaml;
+    read as the trip reader reads it, trips.reader.companion_cue_in), or a verb of coming along ("begleiteten", "nahmen teil")."""
+    return companion_cue_in(sentence) or _ALONG.search(fold(sentence)) is not None
 
 
 def _coverage(doc_id: str, q: Question, passages: list[Passage], reading: ArticleReading | None) -> Coverage:

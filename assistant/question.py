@@ -413,7 +413,8 @@ def analyse(text: str, earlier_questions: list[str] | None = None, previous_answ
         read=reading,
     )
     q.slot = asked_slot(text, q.kind, lang, q.predicate_concepts, verb=predicate is not None and "participate" not in relations)
-    if earlier_questions and follows_up(text, q.critical):
+    if earlier_questions and (follows_up(text, q.critical) or (q.slot == "companion" and not q.critical)):
+        # who came along with whom? A question for companions that names no one asks about the trip before it
         q.earlier = list(earlier_questions)[-FOLLOW_UP_WINDOW:]
     _carry(q)
     named = _pointed_at(text, previous_answer) if q.earlier else []

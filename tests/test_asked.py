@@ -209,6 +209,20 @@ def test_the_sentence_that_states_the_asked_date_comes_first_and_english_gets_a_
     assert english.answer.startswith("am 13. November — as the articles say (quoted in German):")
 
 
+def test_a_question_for_companions_that_names_no_one_follows_up_the_trip_before_it():
+    q = analyse("Who came along?", ["Who visited the fishermen in Tromsø in May 2012?"])
+    assert q.earlier and "Tromsø" in q.search
+    assert not analyse("Who came along?").earlier  # without a conversation it stands alone
+
+
+def test_a_follow_up_naming_nothing_of_its_own_stays_with_the_articles_of_the_conversation():
+    from assistant.evidence import Coverage, Evidence
+
+    coverage = {"other": Coverage("other", [], 0), "asked": Coverage("asked", [], 2), "half": Coverage("half", [], 1)}
+    assert Evidence(coverage, stays_in_conversation=True).usable == ["asked"]
+    assert Evidence(coverage).usable == ["other", "asked", "half"]  # a question of its own: every article naming it
+
+
 def test_dort_and_damals_and_a_pronoun_point_to_what_the_previous_answer_named():
     from assistant.question import _pointed_at
 
@@ -220,6 +234,7 @@ def test_dort_and_damals_and_a_pronoun_point_to_what_the_previous_answer_named()
 
 @pytest.mark.parametrize("sentence", ["Sie hat an der Reise nach Oslo teilgenommen.", "Er begleitete die Ministerin.",
                                       "Zwei Beamte reisten mit, die Mitgereisten blieben in Riga.",
+                                      "Teil der norwegischen Delegation sind Ola Berg und Kari Lund.",  # cue words apart, as the reader takes them
                                       "He accompanied the mayor to Lima."])
 def test_the_verbs_of_coming_along_count_as_a_companion_cue(sentence):
     from assistant.evidence import _companion_cue

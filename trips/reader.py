@@ -537,6 +537,13 @@ def _when(source: Source, d: _Draft) -> list[Entity]:
     return sorted((e for e in dates if _PRECISION.get(e.attrs["precision"], 3) == best), key=lambda e: e.attrs["value"])
 
 
+def companion_cue_in(sentence: str) -> bool:
+    """Whether a sentence has a cue after which people travel along, its words as far apart as the reader
+    takes them ("Teil der US-amerikanischen Delegation sind …"): the evidence check reads companions this way too."""
+    folded = fold(sentence)
+    return any(_multiword(cue).search(folded) for cue in _companion_cues())
+
+
 def _companion_mentions(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
     """People and organisations named after a companion cue ("begleitet von Minister X", "gemeinsam mit Y",
     "Teil der Delegation sind X, Y und Z", "Teilnehmer der Reise waren Vertreter der Firma Z"), up to the end
