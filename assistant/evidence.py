@@ -103,7 +103,7 @@ def _lacking(q: Question, passages: list[Passage], evidence: Evidence, register_
     about it states a value of it (`states`): then the articles do not say, however close their text is."""
     if not passages or q.slot is None:
         return None
-    if any(states(q, sentence, entities, tuple(register_quotes.get(p.doc_id, ())))
+    if any(states(q, sentence, entities, tuple(register_quotes.get(p.doc_id, ())), published=p.date)
            for p in passages for sentence, entities in evidence.sentences(p)):
         return None
     return q.slot
@@ -115,13 +115,21 @@ _UNTIL = re.compile(r"\b(?:bis\s+(?:zu[mr]|ins?|weit|Ende|Mitte|Anfang|heute|jet
 # when, said by the condition or the moment it happens (Duden: the temporal and conditional conjunctions "wenn",
 # "sobald", "solange", "nachdem", "bevor"; Merriam-Webster: when, whenever, once)
 _CONDITION = re.compile(r"\b(?:wenn|sobald|solange|nachdem|bevor|when|whenever|once)\b", re.IGNORECASE)
+# what a news sentence reports as happening at the article's date: the present and the present perfect's
+# auxiliaries (Duden, Grammatik: Präsens, Perfekt), not the preterite or pluperfect of what happened before
+_REPORTED_AS_NOW = re.compile(r"\b(?:ist|sind|hat|haben|is|are|has|have)\b", re.IGNORECASE)
+_REPORTED_AS_PAST = re.compile(r"\b(?:war|waren|hatte|hatten|wurde|wurden|had|was|were)\b", re.IGNORECASE)
 # a question for the day itself (Duden: "an welchem Tag", Datum; English "on which day", "what date")
 _DAY_ASKED = re.compile(r"\b(?:an welchem tag|welche[nms]? tag|(?:on )?(?:which|what) (?:day|date)|datum)\b", re.IGNORECASE)
 
 
-def states(q: Question, sentence: str, entities: list[Entity], register_quotes: tuple[str, ...] = ()) -> bool:
+def states(q: Question, sentence: str, entities: list[Entity], register_quotes: tuple[str, ...] = (),
+           published: str | None = None) -> bool:
     """Whether a sentence (with its annotation's entities) states a value of the slot the question asks for:
     - a date ("an welchem Tag": a day) in a sentence of the relation asked about, when the question names one;
+      or, for "wann", a sentence of that relation in the present or present perfect in an article of a known
+      date (`published`): news reports what is happening as of its date ("… ist zu einem Besuch nach China
+      aufgebrochen");
     - named people the question does not name ("wer": people or organisations; "wie heißt die Freundin": a
       person, in a sentence that speaks of the Freundin); people who came along, in a sentence that says they
       did, or the trip register read them from it (`register_quotes`);
@@ -146,6 +154,9 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         dates = [e for e in entities if e.kind == "date"]
         if _DAY_ASKED.search(q.text):
             dates = [e for e in dates if e.attrs.get("precision") == "day"]
+        if not dates and published and not _DAY_ASKED.search(q.text) and _REPORTED_AS_NOW.search(sentence) and \
+                not _REPORTED_AS_PAST.search(sentence) and of_relation(q, sentence) and _of_question(q, sentence, entities):
+            return True
         if not dates and not q.critical and _CONDITION.search(sentence):  # "Wann rostet ein Nagel?" asks in general:
             return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
@@ -229,9 +240,9 @@ def _does_asked(q: Question, sentence: str) -> bool:
     return of_relation(q, sentence)
 
 
-def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[str]:
+def stated_values(q: Question, sentence: str, entities: list[Entity], published: str | None = None) -> list[str]:
     """What a sentence states of the asked slot, as written: the names, places, organisations, dates or amounts
-    (for a lead that says the answer before the quotes)."""
+    (for a lead that says the answer before the quotes); a date that only the article's date gives, as that."""
     slot = q.slot
     if slot == "amount":
         return [m.group(0).strip() for m in MONEY.finditer(sentence)][:2]
@@ -243,7 +254,7 @@ def stated_values(q: Question, sentence: str, entities: list[Entity]) -> list[st
         return list(dict.fromkeys(e.attrs.get("name") or e.text for e in entities
                                   if e.kind == "place" and e.attrs.get("id") not in q.places))[:4]
     if slot == "date":
-        return [e.text for e in entities if e.kind == "date"][:2]
+        return [e.text for e in entities if e.kind == "date"][:2] or ([f"reported on {published}"] if published else [])
     if slot == "duration":
         return [m.group(0) for m in DURATION.finditer(sentence)][:2]
     return []

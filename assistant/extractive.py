@@ -60,7 +60,7 @@ def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate],
         return chosen, lead, []
 
     def stating(c: Candidate) -> bool:
-        return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())))
+        return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())), published=c.passage.date)
 
     kept = [c for c in chosen if stating(c)]
     if best is not None and best not in kept:
@@ -78,7 +78,7 @@ def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate],
     near = {(c.passage.doc_id, c.order[0], c.order[1] + step) for c in kept for step in (-1, 1)}
     kept += [c for c in chosen if c not in kept and (c.passage.doc_id, *c.order) in near and
              (refers_back(c.sentence) or any(refers_back(k.sentence) for k in kept))]
-    return [c for c in chosen if c in kept], lead, stated_values(q, lead.sentence, lead.entities)
+    return [c for c in chosen if c in kept], lead, stated_values(q, lead.sentence, lead.entities, lead.passage.date)
 
 
 def _compose(chosen: list[Candidate], lead: Candidate | None, values: list[str], lang: str) -> Draft:

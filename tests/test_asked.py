@@ -146,6 +146,17 @@ def test_a_sentence_states_the_asked_slot_only_with_a_value_of_it(question, sile
     assert states(q, stating, _entities(stating))
 
 
+def test_a_news_report_in_the_present_perfect_is_dated_by_its_article():
+    q = analyse("Wann besuchte Ministerin Eva Kron Oslo?")
+    now = "Ministerin Eva Kron ist zu einem dreitägigen Besuch nach Oslo aufgebrochen."
+    assert states(q, now, _entities(now), published="2021-03-04")
+    assert not states(q, now, _entities(now))  # an undated article does not say when
+    before = "Ministerin Eva Kron hatte Oslo schon einmal besucht."
+    assert not states(q, before, _entities(before), published="2021-03-04")  # what happened before the report
+    day = analyse("An welchem Tag besuchte Ministerin Eva Kron Oslo?")
+    assert not states(day, now, _entities(now), published="2021-03-04")  # the report's day is not the visit's
+
+
 def test_a_condition_does_not_answer_when_a_named_person_did_something():
     q = analyse("Wann reiste Eva Kron nach Oslo?")
     sentence = "Wenn Eva Kron nach Oslo reist, trifft sie den Bürgermeister."
