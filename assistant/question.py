@@ -200,6 +200,17 @@ _AMOUNT = re.compile(r"\b(?:wie ?viel(?:e|en)?|how much|was|what)\b.*\b(?:\w*kos
                      r"preisgeld|fee|fees|salary|sum|prize money)\b", re.IGNORECASE)
 
 
+_QUESTION_WORDS = (
+    ("when", re.compile(r"\b(wann|when|what date|which date|which day|what day|an welchem tag|in welchem jahr|zeitraum|"
+                        r"wie lange?|how long)\b")),
+    ("who", re.compile(r"\b(wer|wem|wen|who|whom|mit wem|which (?:politician|person|people|minister|senator|mayor|president))\b|"
+                       r"\bwelche[rnms]? (?:politiker|person|personen|minister|senator|bürgermeister|vertreter|teilnehmer|"
+                       r"präsident|botschafter)")),
+    ("where", re.compile(r"\b(wohin|wo|where|welche[rnms]? (?:städte|stadt|länder|land|orte|ort|region)|"
+                         r"which (?:cities|city|countries|country|places))\b")),
+)
+
+
 def _kind(text: str) -> str:
     """who | where | when | count | amount (of money) | what."""
     low = text.lower().strip()
@@ -207,14 +218,11 @@ def _kind(text: str) -> str:
         return "amount"
     if re.search(r"\b(wie viele|wieviele|wie viel|how many|how much|anzahl|number of)\b", low):
         return "count"
-    if re.search(r"\b(wann|when|what date|which date|which day|what day|an welchem tag|in welchem jahr|zeitraum|wie lange?|"
-                 r"how long)\b", low):
-        return "when"
-    if re.search(r"\b(wer|wem|wen|who|whom|mit wem|which (?:politician|person|people|minister|senator|mayor|president))\b", low) or \
-            re.search(r"\bwelche[rnms]? (?:politiker|person|personen|minister|senator|bürgermeister|vertreter|teilnehmer|präsident|botschafter)", low):
-        return "who"
-    if re.search(r"\b(wohin|wo|where|welche[rnms]? (?:städte|stadt|länder|land|orte|ort|region)|which (?:cities|city|countries|country|places))\b", low):
-        return "where"
+    # the question word that comes first decides: "Who went along with the minister when he visited …?" asks who
+    # ("when" there is a conjunction), "Wann reiste er, und wer kam mit?" asks when
+    found = [(m.start(), kind) for kind, pattern in _QUESTION_WORDS if (m := pattern.search(low))]
+    if found:
+        return min(found)[1]
     return "what"
 
 

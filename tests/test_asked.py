@@ -220,6 +220,12 @@ def test_the_sentence_that_states_the_asked_date_comes_first_and_english_gets_a_
     assert english.answer.startswith("am 13. November — as the articles say (quoted in German):")
 
 
+@pytest.mark.parametrize("question,slot", [("Who went along with the mayor when she visited Oslo?", "companion"),
+                                           ("Wann reiste die Bürgermeisterin nach Oslo, und wer kam mit?", "date")])
+def test_the_question_word_that_comes_first_decides_what_is_asked(question, slot):
+    assert analyse(question).slot == slot  # a later "when" is a conjunction, a later "wer" a second question
+
+
 def test_a_question_for_companions_that_names_no_one_follows_up_the_trip_before_it():
     q = analyse("Who came along?", ["Who visited the fishermen in Tromsø in May 2012?"])
     assert q.earlier and "Tromsø" in q.search
