@@ -152,9 +152,10 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         return True
     if slot == "date":
         dates = [e for e in entities if e.kind == "date"]
-        if _DAY_ASKED.search(q.text):
+        day_asked = _DAY_ASKED.search(q.text) is not None
+        if day_asked:
             dates = [e for e in dates if e.attrs.get("precision") == "day"]
-        if not dates and published and not _DAY_ASKED.search(q.text) and _REPORTED_AS_NOW.search(sentence) and \
+        if not dates and published and not day_asked and _REPORTED_AS_NOW.search(sentence) and \
                 not _REPORTED_AS_PAST.search(sentence) and of_relation(q, sentence) and _of_question(q, sentence, entities):
             return True
         if not dates and not q.critical and _CONDITION.search(sentence):  # "Wann rostet ein Nagel?" asks in general:

@@ -18,23 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.servers import LocalPostgres, ServerMissing, free_port, start_chroma
-
-
-def _articles(corpus: Path, n: int) -> list[str]:
-    lines = []
-    with corpus.open(encoding="utf-8", errors="replace") as src:
-        for line in src:
-            if line.strip():
-                lines.append(line if line.endswith("\n") else line + "\n")
-                if len(lines) >= n:
-                    break
-    return lines
+from bench.speed import _select
 
 
 def _ingest(data_dir: str, source: str, env: dict, out) -> None:
@@ -99,19 +90,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.corpus.is_file():
         print(f"bench.instances: {args.corpus} is not a file.", file=sys.stderr)
         return 2
-    lines = _articles(args.corpus, args.articles)
     work = Path(tempfile.mkdtemp(prefix="delegations-instances-"))
-    whole, halves = work / "all" / "all.jsonl", [work / f"half{i}" / f"half{i}.jsonl" for i in (1, 2)]
-    for path, part in [(whole, lines), (halves[0], lines[: len(lines) // 2]), (halves[1], lines[len(lines) // 2:])]:
-        path.parent.mkdir(parents=True)
-        path.write_text("".join(part), encoding="utf-8")
     try:
-        postgres = LocalPostgres()
-    except ServerMissing as exc:
-        print(f"bench.instances: {exc}.", file=sys.stderr)
-        return 2
-    with postgres:
-        rows = [_run(work, [whole.parent], postgres), _run(work, [h.parent for h in halves], postgres)]
+        whole = _select(args.corpus, args.articles, work / "all") / args.corpus.name  # as `delegations bench` takes them
+        lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+        halves = [work / f"half{i}" / f"half{i}.jsonl" for i in (1, 2)]
+        for path, part in zip(halves, (lines[: len(lines) // 2], lines[len(lines) // 2:])):
+            path.parent.mkdir(parents=True)
+            path.write_text("".join(part), encoding="utf-8")
+        try:
+            postgres = LocalPostgres()
+        except ServerMissing as exc:
+            print(f"bench.instances: {exc}.", file=sys.stderr)
+            return 2
+        with postgres:
+            rows = [_run(work, [whole.parent], postgres), _run(work, [h.parent for h in halves], postgres)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     for row in rows:
         print(json.dumps(row))
         if row["documents_in_index"] != len(lines):
