@@ -63,7 +63,9 @@ class Evidence:
         docs = [doc for doc, c in self.coverage.items() if not c.missing]
         if self.stays_in_conversation and docs:
             most = max(self.coverage[d].carried_found for d in docs)
-            docs = [d for d in docs if self.coverage[d].carried_found == most]
+            # none mentions anything the conversation named ("When did they travel?" after a question about
+            # Brazil that no article answered): no article is about it
+            docs = [d for d in docs if self.coverage[d].carried_found == most] if most else []
         return docs
 
     def refusal(self, q: Question, generation: str = "extractive") -> Draft | None:
@@ -74,6 +76,8 @@ class Evidence:
         if self.usable:
             who = next((t.word for t in q.critical if t.names), None)
             return refusal(q.lang, generation=generation, lacking=self.lacking, who=who) if self.lacking else None
+        if self.stays_in_conversation:  # a follow-up naming nothing of its own, about what no article mentions
+            return refusal(q.lang, missing=[t.word for t in q.carried_critical], generation=generation)
         # what no article mentions at all; when each term is in some article but none has them all, say that
         # instead of naming one article's gap as if no article mentioned it
         nowhere = [t.word for t in q.critical if all(any(m is t for m in c.missing) for c in self.coverage.values())]
@@ -164,6 +168,8 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
     if slot == "person":
+        if q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS:
+            return False  # who went there: a person named beside the place, in a sentence of no trip, did not
         if q.head and NAMING.search(q.text):  # "Wie hieß der Bürgermeister, der …": the mayor's name
             return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
         if _named(entities, q, ("person", "org")):
@@ -306,6 +312,11 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
     """Names (persons by name, not by role or pronoun; organisations) the question does not name."""
     named = [e for e in entities if e.kind in kinds and (e.kind == "org" or e.attrs.get("form") in ("name", "surname"))]
     return new_people(named, q)
+
+
+# a trip, said as one ("reiste", "besuchte", "Aufenthalt"; ingest/lexicon/de/concepts.yaml): "Wer reiste nach
+# Indien?" asks for the traveller, whom a sentence names only where it speaks of going there
+TRIP_CONCEPTS = frozenset({"travel", "visit"})
 
 
 # the verbs of coming along, any form (Duden: begleiten, teilnehmen, mitreisen; Merriam-Webster: accompany)

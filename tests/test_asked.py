@@ -136,6 +136,12 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("Wie heißt der sonnennächste Planet?",  # the name before the noun set in parentheses
      "Der sonnennächste Planet ist sehr heiß.",
      "Der Merkur (der sonnennächste Planet) umrundet die Sonne in 88 Tagen."),
+    ("Wer reiste im Jahr 2019 nach Lettland?",  # the traveller: a name in a sentence of going there
+     "Der Fischhändler Jan Holm sagte 2019, Lettland sei ein schwieriger Markt.",
+     "Im Jahr 2019 reiste Ministerin Eva Kron nach Lettland."),
+    ("Wer besuchte 2019 die Stadt Riga?",
+     "In Riga hat Bürgermeister Jan Holm 2019 den Hafen verkauft.",
+     "Ministerin Eva Kron stattete Riga 2019 einen Besuch ab."),
     ("Wer darf in Lettland Fischereirechte vergeben?",  # no name, but people by what they are, doing what was asked
      "In Lettland sind Fischereirechte begehrt.",
      "In Lettland darf ein Bürgermeister Fischereirechte vergeben."),
@@ -238,6 +244,11 @@ def test_a_follow_up_naming_nothing_of_its_own_stays_with_the_articles_of_the_co
     coverage = {"other": Coverage("other", [], 0), "asked": Coverage("asked", [], 2), "half": Coverage("half", [], 1)}
     assert Evidence(coverage, stays_in_conversation=True).usable == ["asked"]
     assert Evidence(coverage).usable == ["other", "asked", "half"]  # a question of its own: every article naming it
+    # what the conversation named is in none of them: none is about it, and the refusal names it
+    q = analyse("Wann reisten sie?", ["Welche Delegationen reisten nach Lettland?"])
+    nothing = {"a": Coverage("a", [], 0), "b": Coverage("b", [], 0)}
+    evidence = Evidence(nothing, stays_in_conversation=True)
+    assert evidence.usable == [] and "Lettland" in evidence.refusal(q).text
 
 
 def test_dort_and_damals_and_a_pronoun_point_to_what_the_previous_answer_named():
