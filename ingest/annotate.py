@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.clean import fold, fold_accents
 
-ANNOTATOR = "5"
+ANNOTATOR = "6"
 LEXICON = Path(__file__).with_name("lexicon")
 
 
@@ -266,7 +266,9 @@ def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], publis
     out += _described_places(text, sentences, out)
     out = _persons(text, sentences, out)
     out = _without_false_places(out)
-    out += _dates(text, sentences, published)
+    dates = _dates(text, sentences, published)
+    # a name inside a date is part of the date: "Mai" in "am 3. Mai 2021" is the month, not Mai in Kenya
+    out = [e for e in out if not any(d.start <= e.start and e.end <= d.end for d in dates)] + dates
     return sorted(out, key=lambda e: (e.start, e.end))
 
 

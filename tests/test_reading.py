@@ -701,3 +701,16 @@ def test_a_remote_embedders_batches_are_out_while_the_articles_are_annotated(mon
     read = reading.embed_and_annotate([("oslo", text, None, chunk_article(article))], remote)
     assert remote.overlapped and read.embeddings and "oslo" in read.annotations
     assert any(e.kind == "place" for e in read.annotations["oslo"].entities)
+
+
+def test_a_month_inside_a_date_is_no_place_and_an_ordinal_ends_no_clause():
+    """"Mai" in "am 3. Mai 2021" is the month (a town in Kenya too); the full stop of "3." marks an ordinal,
+    not the end of a clause between the verb and its destination; a date between "besuchte" and the place
+    it visits is an adverbial of its own."""
+    text = "Ministerin Eva Kron reiste am 3. Mai 2021 nach Oslo. Begleitet wurde Eva Kron von Staatssekretär Uwe Sand."
+    assert [e.text for e in read(text, "2021-05-04").of_kind("place")] == ["Oslo"]
+    (trip,) = trips(text, "2021-05-04")
+    assert [m.value["name"] for m in trip.leaders] == ["Eva Kron"] and [m.value["name"] for m in trip.participants] == ["Uwe Sand"]
+    assert [m.value["place"] for m in trip.destinations] == ["Oslo"] and trip.start == "2021-05-03"
+    (trip,) = trips("Ministerin Eva Kron besuchte am 12. Juni 2020 die Hafenstadt Bergen.", "2020-06-13")
+    assert [m.value["place"] for m in trip.destinations] == ["Bergen"] and trip.start == "2020-06-12"

@@ -196,9 +196,10 @@ def _places(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
     return out
 
 
-def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | None:
+def _governing(text: str, a: int, place: Entity, cues: list[_Cue], dates: list[Entity] = ()) -> _Cue | None:
     """The travel cue that governs the place: after a direction word ("nach Warschau"), as the cue's object
-    ("besuchte Kuba"), in a compound ("Israelreise"), or "stattete X einen Besuch ab"."""
+    ("besuchte Kuba"; a date between them is an adverbial of its own, "besuchte am 3. Mai 2021 Oslo"), in a
+    compound ("Israelreise"), or "stattete X einen Besuch ab"."""
     _, directions, _ = _travel()
     before = WORD.findall(text[max(a, place.start - 40):place.start])
     prev = fold(before[-1]) if before else ""
@@ -207,7 +208,7 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
         if cue.particle is not None and cue.start < place.start and place.end <= cue.particle:
             # a place between a separable verb and its particle: "machte sich ein Team in Richtung X auf"
             if len(_words_between(text, place.end, cue.particle)) > 3 or \
-                    re.search(r"[;:]|\.\s", text[place.end:cue.particle]):
+                    re.search(rf"[;:]|{_FULL_STOP}", text[place.end:cue.particle]):
                 continue
             if prev in directions or prev2 in directions:
                 return cue
@@ -234,7 +235,8 @@ def _governing(text: str, a: int, place: Entity, cues: list[_Cue]) -> _Cue | Non
                 continue  # "in X" before a verb of motion says where something else happened: "der in Mannheim verletzte Spieler reist …"
             if "to" in cue.takes or "at" in cue.takes:
                 return cue
-        elif "object" in cue.takes and cue.end <= place.start and distance <= 3:
+        elif "object" in cue.takes and cue.end <= place.start and \
+                distance - sum(len(WORD.findall(d.text)) for d in dates if cue.end <= d.start and d.end <= place.start) <= 3:
             return cue
         elif "object" in cue.takes and place.end <= cue.start and cue.word[:1].islower() and \
                 re.fullmatch(r"\s+(?:zu\s+)?", text[place.end:cue.start]):
@@ -381,7 +383,7 @@ class AnnotationReader:
         for i, (a, b) in enumerate(annotation.sentences):
             cues = cues_in(text, a, b)
             places = _places(text, annotation, i, a, b) if cues else []
-            stops = [_Stop(place, i, cue) for place in places if (cue := _governing(text, a, place, cues)) is not None]
+            stops = [_Stop(place, i, cue) for place in places if (cue := _governing(text, a, place, cues, annotation.of_kind("date", i))) is not None]
             stops = _enumerated(text, places, stops)
             if not stops:
                 if drafts and (along := self._companions(text, annotation, i, a, b, drafts[0].traveller)):
@@ -573,7 +575,10 @@ def _affiliation(text: str, a: int, org: Entity) -> bool:
     return len(words) >= 2 and fold(words[-1]) in ("der", "des") and role_of(words[-2]) is not None
 
 
-_CLAUSE_END = re.compile(r"[;:]|(?<!\bDr)(?<!\bProf)(?<!\bSt)\.\s|,\s+(?:die|der|das|wo|als)\s")
+# a full stop inside a sentence ends a clause, unless it marks an ordinal number (Duden, Rechtschreibung: "der
+# 3. Mai", "am 3. Juni nach Oslo") or an abbreviation ("Dr.", "Prof.", "St.")
+_FULL_STOP = r"(?<!\bDr)(?<!\bProf)(?<!\bSt)(?<!\d)\.\s"
+_CLAUSE_END = re.compile(rf"[;:]|{_FULL_STOP}|,\s+(?:die|der|das|wo|als)\s")
 
 
 def _folded(text: str, a: int, b: int) -> tuple[str, list[int]]:
@@ -872,7 +877,7 @@ def _clause_break(text: str, cue: _Cue, place: Entity) -> bool:
     """A sentence or clause boundary between the cue and the place: ";", ":", a full stop, or a comma that
     starts a new main clause with a pronoun ("…, es gilt als …")."""
     lo, hi = (cue.end, place.start) if cue.end <= place.start else (place.end, cue.start)
-    return bool(re.search(r"[;:]|\.\s|,\s+(?:es|er|sie|wir|man|dies|das)\s", text[lo:hi]))
+    return bool(re.search(rf"[;:]|{_FULL_STOP}|,\s+(?:es|er|sie|wir|man|dies|das)\s", text[lo:hi]))
 
 
 def _demonym_use(text: str, place: Entity) -> bool:
