@@ -20,6 +20,13 @@ _COUNT = re.compile(rf"\b(?:wie\s+viele|how\s+many)\s+(?:\w+\s+)?{_TRIP_NOUN}\b"
 _WHO_LED = re.compile(r"\b(?:wer\s+(?:hat\s+)?(?:leitete|führte|fuehrte|angeführt|angefuehrt|geleitet)\s+welche|"
                       r"who\s+(?:led|headed)\s+(?:which|what)|wer\s+hat\s+welche\s+\w+\s+(?:angeführt|geleitet|geführt)|"
                       r"and\s+who\s+(?:led|headed)\s+them|und\s+wer\s+(?:leitete|führte)\s+sie)\b", re.IGNORECASE)
+# "Welche Minister besuchten 2010 Afghanistan?", "Which ministers visited Japan?": who went, across the register
+# (the plural verb, German "-en", or the plural noun, English "-s", says several travellers are asked for;
+# "Welche Firmen besuchte die Delegation?" asks what one delegation visited). The verb is one of travelling or
+# visiting (ingest/lexicon/de/concepts.yaml); "mit"/"with" after it asks who came along on one trip.
+_WHO_TRAVELLED_DE = re.compile(r"^\W*(?:[Uu]nd\s+)?[Ww]elche\s+(?:[a-zäöüß][\w-]*\s+)?[A-ZÄÖÜ][\w-]*\s+(\w+en)\b(?!\s+mit\b)")
+_WHO_TRAVELLED_EN = re.compile(r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?\w+s\s+(\w+)\b(?!\s+with\b)(?!.*\bwith\b)",
+                               re.IGNORECASE)
 _PLACES_VISITED = re.compile(r"^\W*(?:welche|which)\s+(?:städte|staedte|orte|länder|laender|cities|places|countries)\s+"
                              r"(?:wurden|were|haben|have)\b", re.IGNORECASE)
 
@@ -39,6 +46,8 @@ def trip_question(q) -> TripQuestion | None:
     text = q.text
     kind = "leaders" if _WHO_LED.search(text) else "count" if _COUNT.search(text) else \
         "places" if _PLACES_VISITED.search(text) else "list" if _LIST.search(text) else None
+    if kind is None and _who_travelled(text, q.lang):
+        kind = "list"
     if kind is None:
         return None
     people = [t for t in q.critical if t.names]
@@ -57,6 +66,20 @@ def trip_question(q) -> TripQuestion | None:
     where_to = to or (joined if len(places) > 1 else None)
     asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
     return TripQuestion(kind, where, asked)
+
+
+def _who_travelled(text: str, lang: str) -> bool:
+    """The question asks which travellers went somewhere ("Welche Politiker besuchten 2010 Afghanistan?"), not
+    which places ("Welche Städte besuchten sie?": the places of one trip)."""
+    from assistant.question import concepts_of  # (question.py reads this module at import)
+
+    m = (_WHO_TRAVELLED_EN if lang == "en" else _WHO_TRAVELLED_DE).match(text)
+    if m is None or not concepts_of(m.group(1)) & {"travel", "visit"}:
+        return False
+    return not _PLACE_NOUN.search(text[:m.start(1)])
+
+
+_PLACE_NOUN = re.compile(r"\b(?:städte|staedte|orte|länder|laender|regionen|cities|places|countries|regions)\b", re.IGNORECASE)
 
 
 def _continent(text: str) -> str | None:

@@ -137,16 +137,28 @@ def _places(trip: Trip, de: bool, cite: Callable[[Mention | None], str], cities:
     return f"{places} ({whose})." if whose else f"{places}."
 
 
+# how the answer says a trip's status (trips/model.py Trip.status); a trip made needs no word
+_STATUS = {"de": {"announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"},
+           "en": {"announced": "announced", "postponed": "postponed", "cancelled": "cancelled"}}
+
+
 def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], str]) -> str:
-    """One trip in a sentence: who (and under whom), where to, when; each with its marker."""
+    """One trip in a sentence: who (and under whom, with whom), where to, when, and whether it was only
+    announced, postponed or cancelled; each with its marker. A trip of one person or group that is no
+    delegation is named by its traveller ("Guttenberg nach Kunduz"), not as a delegation they led."""
     who = trip.delegation.value["name"] if trip.delegation else (trip.origin.value["place"] if trip.origin else "")
     if trip.origin and trip.origin.value.get("place") and trip.origin.value["place"] not in who:
         who = f"{who} ({'aus' if de else 'from'} {trip.origin.value['place']})" if who else trip.origin.value["place"]
     who_mark = cite(trip.delegation or trip.origin)
+    leaders = ", ".join(dict.fromkeys(m.value["name"] for m in trip.leaders))
+    traveller = not who and leaders and trip.kind != "delegation"  # the leader is the one who travelled
+    if traveller:
+        who, who_mark = leaders, cite(trip.leaders[0])
     places = ", ".join(dict.fromkeys(m.value["place"] for m in trip.destinations))
     places_mark = cite(trip.destinations[0])
-    leaders = ", ".join(dict.fromkeys(m.value["name"] for m in trip.leaders))
-    leader_mark = cite(trip.leaders[0]) if trip.leaders else ""
+    leader_mark = cite(trip.leaders[0]) if trip.leaders and not traveller else ""
+    along = ", ".join(dict.fromkeys(m.value["name"] for m in trip.participants))
+    along_mark = cite(trip.participants[0]) if trip.participants else ""
     start, _ = dates_of(trip)
     if trip.start:
         when = trip.start if trip.end in (None, trip.start) else f"{trip.start} – {trip.end}"
@@ -155,20 +167,17 @@ def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], 
         when = f"{'Artikel vom' if de else 'article of'} {start}" if start else ""
         when_mark = ""
     subject = f"{who} {who_mark}".strip() if who else ("Eine Delegation" if de else "A delegation")
-    if de:
-        text = f"{subject} nach {places} {places_mark}".strip()
-        if leaders:
-            text += f", geleitet von {leaders} {leader_mark}".rstrip()
-        elif kind == "leaders":
-            text += ", die Leitung nennen die Artikel nicht"
-    else:
-        text = f"{subject} to {places} {places_mark}".strip()
-        if leaders:
-            text += f", led by {leaders} {leader_mark}".rstrip()
-        elif kind == "leaders":
-            text += ", the articles name no leader"
+    text = f"{subject} {'nach' if de else 'to'} {places} {places_mark}".strip()
+    if leaders and not traveller:
+        text += f", {'geleitet von' if de else 'led by'} {leaders} {leader_mark}".rstrip()
+    elif kind == "leaders" and not traveller:
+        text += ", die Leitung nennen die Artikel nicht" if de else ", the articles name no leader"
+    if along:
+        text += f", {'mit' if de else 'with'} {along} {along_mark}".rstrip()
     if when:
         text += f" ({when}) {when_mark}".rstrip()
+    if trip.status in _STATUS["de"]:
+        text = text.rstrip(".") + f" – {_STATUS['de' if de else 'en'][trip.status]}"
     return text.rstrip(".") + "."
 
 

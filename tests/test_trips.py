@@ -381,3 +381,33 @@ def test_news_trips_have_their_leaders_and_dates(tmp_path):
     assert {"William Gerstenmeyer", "Shannon Lucid"} <= set(_names(griffin.participants))
     sarkozy, = RuleExtractor().extract(_source(rows["wikinews-49225"]["text"], "2008-03-27"))
     assert sarkozy.countries == {"GB"} and _names(sarkozy.leaders) == ["Nicolas Sarkozy"]
+
+
+@pytest.mark.parametrize("question, listed", [
+    ("Welche Minister besuchten 2019 Lettland?", True),  # several travellers, across the register
+    ("Welche Sportler reisten nach Oslo?", True),
+    ("Which mayors visited Riga?", True),
+    ("Welche Firmen besuchte die Delegation in Riga?", False),  # what one delegation visited
+    ("Welche Städte besuchten sie?", False),  # the places of one trip
+    ("Welche Ministerinnen reisten mit Eva Kron nach Oslo?", False),  # who came along on her trip
+    ("Which mayor travelled with the minister to Oslo?", False),
+])
+def test_a_question_for_which_travellers_went_somewhere_is_a_register_list(question, listed):
+    from assistant.question import analyse
+
+    register = analyse(question).register
+    assert (register is not None and register.kind == "list") is listed
+
+
+def test_a_register_trip_is_named_by_its_traveller_with_companions_and_status():
+    from assistant.trip_answers import _describe
+    from test_reading import trips
+
+    made = "Ministerin Eva Kron reiste am 3. Mai 2021 nach Oslo. Begleitet wurde Eva Kron von Staatssekretär Uwe Sand."
+    (trip,) = trips(made, "2021-05-04")
+    assert trip.kind != "delegation"
+    text = _describe(trip, "list", True, lambda mention: "")
+    assert text.startswith("Eva Kron nach Oslo") and "mit Uwe Sand" in text and "geleitet" not in text
+    assert "angekündigt" not in text and "2021-05-03" in text
+    trip.status = "announced"
+    assert _describe(trip, "list", False, lambda mention: "").endswith("– announced.")
