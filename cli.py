@@ -170,14 +170,14 @@ def cmd_trips(args) -> int:
     for value in (args.date_from, args.date_to):
         if value and not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value):
             raise UserError(f"Dates are written YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}.")
-    where = TripFilter(args.to, args.who, args.year, args.date_from, args.date_to, args.doc)
+    where = TripFilter(args.to, args.who, args.year, args.date_from, args.date_to, args.doc, status=args.status)
     found = TripRegister.of(ws.settings).trips(where)
     if args.json:
         print(json.dumps({"trips": [t.to_json() for t in found]}, ensure_ascii=False))
     elif args.csv:
         sys.stdout.write(to_csv(found))
     else:
-        shown = ("date", "delegation", "leaders", "destinations", "articles")
+        shown = ("date", "delegation", "leaders", "destinations", "status", "articles")
         rows = [row(t) for t in found]
         widths = {c: min(40, max([len(c)] + [len(r[c]) for r in rows])) for c in shown}
         print("  ".join(c.ljust(widths[c]) for c in shown))
@@ -726,6 +726,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-from", help="trips until not before YYYY[-MM[-DD]]")
     p.add_argument("--date-to", help="trips starting not after YYYY[-MM[-DD]]")
     p.add_argument("--doc", help="trips reported by this article")
+    p.add_argument("--status", choices=("made", "announced", "postponed", "cancelled"),
+                   help="only trips made, announced, postponed or cancelled")
     shape = p.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help='print {"trips": [...]} with every field\'s evidence')
     shape.add_argument("--csv", action="store_true", help="print CSV")

@@ -275,13 +275,16 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None
 
 # -- the trip register
 
-TRIP_COLUMNS = ["Datum", "Delegation", "Leitung", "Ziele", "Länder", "Artikel", "id"]
+TRIP_COLUMNS = ["Datum", "Delegation", "Leitung", "Ziele", "Länder", "Stand", "Artikel", "id"]
+# how the register table says a trip's status (trips/model.py Trip.status)
+TRIP_STATUS = {"made": "durchgeführt", "announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"}
 
 
 def trip_rows(trips) -> list[list[str]]:
     from trips.table import row
 
-    return [[r["date"], r["delegation"], r["leaders"], r["destinations"], r["countries"], r["articles"], r["id"]]
+    return [[r["date"], r["delegation"], r["leaders"], r["destinations"], r["countries"], TRIP_STATUS.get(r["status"], r["status"]),
+             r["articles"], r["id"]]
             for r in map(row, trips)]
 
 

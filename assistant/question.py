@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
-from assistant.register_question import TripQuestion, trip_question
+from assistant.register_question import TripQuestion, asked_status, trip_question, with_status
 from ingest import gazetteer
 from ingest.annotate import Annotation, Entity, ReadQuestion, lexicon, read_question, role_of
 from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
@@ -430,6 +430,12 @@ def analyse(text: str, earlier_questions: list[str] | None = None, previous_answ
     q.search = standalone(text, q.earlier + [t.word for t in named])
     q.period = date_named(q.search)
     q.register = trip_question(q)
+    if q.register is None and q.earlier and (status := asked_status(text)) is not None:
+        # "Welche davon wurden nur angekündigt?" after a list question: that question's trips of this status
+        for earlier in reversed(q.earlier):
+            if (before := analyse(earlier).register) is not None:
+                q.register = with_status(before, status, lang, text)
+                break
     return q
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from index.places import continent_named
 from index.terms import words
+from ingest.annotate import lexicon
 from ingest.clean import fold
 from trips.register import TripFilter
 
@@ -60,12 +62,39 @@ def trip_question(q) -> TripQuestion | None:
     date_from = date_to = None
     if q.period and q.period.precision != "year":
         date_from = date_to = q.period.iso
+    status = asked_status(text)
     where = TripFilter(to=to, to_any=tuple(places) if len(places) > 1 else (), year=year, date_from=date_from,
-                       date_to=date_to)
+                       date_to=date_to, status=status)
     joined = " oder ".join(places) if q.lang == "de" else " or ".join(places)
     where_to = to or (joined if len(places) > 1 else None)
     asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
-    return TripQuestion(kind, where, asked)
+    return with_status(TripQuestion(kind, replace(where, status=None), asked), status, q.lang)
+
+
+def with_status(tq: TripQuestion, status: str | None, lang: str, text: str | None = None) -> TripQuestion:
+    """The register question narrowed to trips of one status, the status said in how the answer names the
+    selection; for a follow-up (`text`: "Welche davon wurden nur angekündigt?" after "Wie viele Reisen …?"),
+    a list or a count as the follow-up asks."""
+    if status is None:
+        return tq
+    if text is not None:
+        tq = replace(tq, kind="count" if re.search(r"\b(?:wie\s+viele|how\s+many)\b", text, re.IGNORECASE) else "list")
+    said = {"de": {"made": "durchgeführt", "announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"},
+            "en": {"made": "made", "announced": "announced", "postponed": "postponed", "cancelled": "cancelled"}}[lang][status]
+    return replace(tq, where=replace(tq.where, status=status), asked=f"{tq.asked}, {said}" if tq.asked else said)
+
+
+@lru_cache(maxsize=1)
+def _status_cues() -> list[tuple[str, re.Pattern]]:
+    return [(e["status"], re.compile(r"\b" + r"\s+".join(map(re.escape, cue.split())))) for e in lexicon("status_asked")
+            for cue in e["cues"]]
+
+
+def asked_status(text: str) -> str | None:
+    """The status of trip a question asks for (ingest/lexicon/de/status_asked.yaml): "Welche Reisen wurden
+    abgesagt?" -> cancelled; None when it asks for none."""
+    folded = fold(text).lower()
+    return next((status for status, cue in _status_cues() if cue.search(folded)), None)
 
 
 def _who_travelled(text: str, lang: str) -> bool:

@@ -223,6 +223,10 @@ def test_trips_route_filters_and_cites(client):
     assert [d["place"] for d in trip["destinations"]] == ["New York", "Boston", "Los Angeles"]
     assert trip["leaders"][0]["name"] == "Kai Wegner" and trip["leaders"][0]["quote"] == "Kai Wegner"
     assert len(client.get("/api/trips", headers=AUTH, params={"year": 2019}).json()["trips"]) == 3
+    made = client.get("/api/trips", headers=AUTH, params={"year": 2019, "status": "made"}).json()["trips"]
+    assert len(made) == 3 and {t["status"] for t in made} == {"made"}
+    assert client.get("/api/trips", headers=AUTH, params={"status": "postponed"}).json()["trips"] == []
+    assert client.get("/api/trips", headers=AUTH, params={"status": "geplant"}).status_code == 422
     bad = client.get("/api/trips", headers=AUTH, params={"date_from": "letzte Woche"})
     assert bad.status_code == 422 and "YYYY" in bad.json()["detail"]
     assert "/api/trips" in client.get("/openapi.json", headers=AUTH).json()["paths"]

@@ -298,7 +298,12 @@ def test_trips_command_json_csv_and_one_line_errors(register_ws):
                          "precision", "purpose", "outcomes", "extractor"}
     assert all({"doc_id", "start", "end", "quote"} <= set(m) for m in trip["leaders"] + trip["destinations"])
     csv = _cli("trips", "--year", "2019", "--csv", "--data-dir", data).stdout.splitlines()
-    assert csv[0].startswith("date,delegation,leaders") and len(csv) == 4
+    assert csv[0].startswith("date,delegation,leaders") and ",status,kind," in csv[0] and len(csv) == 4
+    made = json.loads(_cli("trips", "--status", "made", "--json", "--data-dir", data).stdout)["trips"]
+    assert made and {t["status"] for t in made} == {"made"}
+    assert json.loads(_cli("trips", "--status", "cancelled", "--json", "--data-dir", data).stdout)["trips"] == []
+    unknown = _cli("trips", "--status", "geplant", "--data-dir", data)
+    assert unknown.returncode == 2 and "announced" in unknown.stderr
     bad = _cli("trips", "--date-from", "gestern", "--data-dir", data)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "YYYY" in bad.stderr
 
@@ -411,3 +416,31 @@ def test_a_register_trip_is_named_by_its_traveller_with_companions_and_status():
     assert "angekündigt" not in text and "2021-05-03" in text
     trip.status = "announced"
     assert _describe(trip, "list", False, lambda mention: "").endswith("– announced.")
+
+
+@pytest.mark.parametrize("entry", __import__("ingest.annotate", fromlist=["lexicon"]).lexicon("status_asked"),
+                         ids=lambda e: e["status"])
+def test_every_status_word_of_a_question_is_read_in_a_question_written_for_it(entry):
+    from assistant.register_question import asked_status
+    from ingest.clean import fold
+
+    for cue in entry["cues"]:
+        assert any(cue in fold(example).lower() for example in entry["examples"]), cue
+    assert {asked_status(example) for example in entry["examples"]} == {entry["status"]}
+
+
+def test_a_follow_up_asking_for_a_status_selects_those_trips_of_the_question_before(trip_assistant):
+    from assistant.question import analyse
+    from assistant.service import Turn
+
+    follow_up = analyse("Which of them were cancelled?", ["Wie viele Reisen gingen nach Oslo?"]).register
+    assert follow_up.kind == "list" and follow_up.where.to == "Oslo" and follow_up.where.status == "cancelled"
+    assert analyse("Wie viele davon wurden verschoben?", ["Welche Reisen gingen nach Oslo?"]).register.kind == "count"
+    assert analyse("Welche Reisen wurden abgesagt?").register.where.status == "cancelled"
+    assert analyse("Wer hat die Reise nach Oslo abgesagt?").register is None  # one trip's fact
+    made = trip_assistant.answer("Welche davon fanden statt?",
+                                 [Turn("user", "Welche Delegationen reisten nach Israel?"), Turn("assistant", "…")])
+    assert made.generation == "trip_register" and "Westhagemann" in made.answer
+    none = trip_assistant.answer("Welche davon wurden abgesagt?",
+                                 [Turn("user", "Welche Delegationen reisten nach Israel?"), Turn("assistant", "…")])
+    assert none.refused and "abgesagt" in none.answer

@@ -49,9 +49,12 @@ class TripFilter:
     doc: str | None = None
     to_any: tuple[str, ...] = ()  # several places: a trip to any of them ("nach China oder Japan")
     docs: tuple[str, ...] = ()  # reported in any of these articles (the chat's and the API's article filter)
+    status: str | None = None  # made | announced | postponed | cancelled
 
     def admits(self, trip: Trip) -> bool:
         if self.doc and self.doc not in trip.doc_ids:
+            return False
+        if self.status and trip.status != self.status:
             return False
         if self.docs and not set(self.docs) & set(trip.doc_ids):
             return False

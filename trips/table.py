@@ -8,7 +8,7 @@ import io
 from trips.model import Trip
 from trips.register import dates_of
 
-COLUMNS = ("date", "delegation", "leaders", "participants", "destinations", "countries", "articles", "id")
+COLUMNS = ("date", "delegation", "leaders", "participants", "destinations", "countries", "status", "kind", "articles", "id")
 
 
 def when(trip: Trip) -> str:
@@ -26,6 +26,7 @@ def row(trip: Trip) -> dict[str, str]:
     return {"date": when(trip), "delegation": trip.delegation.value["name"] if trip.delegation else "",
             "leaders": names(trip.leaders), "participants": names(trip.participants),
             "destinations": names(trip.destinations, "place"), "countries": ", ".join(sorted(c for c in trip.countries if c)),
+            "status": trip.status, "kind": trip.kind,
             "articles": ", ".join(trip.doc_ids), "id": trip.id}
 
 

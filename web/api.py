@@ -258,14 +258,15 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
 
 @router.get("/trips", summary="The trip register: who travelled where, when and with whom, every field with its evidence")
 def trips(request: Request, to: str | None = None, who: str | None = None, year: int | None = None,
-          date_from: str | None = None, date_to: str | None = None, doc: str | None = None) -> dict:
+          date_from: str | None = None, date_to: str | None = None, doc: str | None = None,
+          status: Literal["made", "announced", "postponed", "cancelled"] | None = None) -> dict:
     """`to`: a city, country or continent, German or English (Asien, USA, New York); `who`: part of a leader's
-    or participant's name; dates YYYY[-MM[-DD]]. Each field object carries doc_id, chunk_id, start, end and
+    or participant's name; dates YYYY[-MM[-DD]]; `status`: made, announced, postponed or cancelled. Each field object carries doc_id, chunk_id, start, end and
     quote (the article's words at those offsets)."""
     for value in (date_from, date_to):
         if value and not re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value):
             raise HTTPException(422, f"Dates are written YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}.")
-    where = TripFilter(to, who, year, date_from, date_to, doc)
+    where = TripFilter(to, who, year, date_from, date_to, doc, status=status)
     return {"trips": [t.to_json() for t in _assistant(request).trips(where)]}
 
 
