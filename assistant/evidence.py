@@ -17,7 +17,7 @@ from assistant.question import (DURATION, MONEY, NAMING, Question, Term, concept
 from index.reading import ArticleReading, places_with_containers
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
-from ingest.annotate import Entity
+from ingest.annotate import Entity, role_of
 from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
@@ -168,9 +168,13 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
     if slot == "person":
-        if q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS:
-            return False  # who went there: a person named beside the place, in a sentence of no trip, did not
-        if q.head and NAMING.search(q.text):  # "Wie hieß der Bürgermeister, der …": the mayor's name
+        if not q.head and q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS:
+            # who went there: a person named beside the place, in a sentence of no trip, did not ("Which
+            # senator travelled …?" asks by what the person is, and a sentence of the senator names them)
+            return False
+        if q.head and (NAMING.search(q.text) or role_of(q.head_text or "")):
+            # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
+            # mayor, a senator (a role: ingest/lexicon/de/roles.yaml), not anyone the sentence names
             return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
         if _named(entities, q, ("person", "org")):
             return True
@@ -254,7 +258,8 @@ def stated_values(q: Question, sentence: str, entities: list[Entity], published:
     if slot == "amount":
         return [m.group(0).strip() for m in MONEY.finditer(sentence)][:2]
     if slot in ("person", "companion"):
-        return _named(entities, q, ("person",) if slot == "companion" else ("person", "org"))[:4]
+        people_only = slot == "companion" or bool(q.head and role_of(q.head_text or ""))  # "Which senator …?": people
+        return _named(entities, q, ("person",) if people_only else ("person", "org"))[:4]
     if slot == "organisation":
         return _named(entities, q, ("org",))[:3]
     if slot == "place":

@@ -152,6 +152,14 @@ def test_a_sentence_states_the_asked_slot_only_with_a_value_of_it(question, sile
     assert states(q, stating, _entities(stating))
 
 
+def test_a_question_for_the_traveller_by_what_they_are_is_answered_by_a_sentence_of_them():
+    q = analyse("Which Riga senator travelled to Oslo to meet fishermen?")
+    sentence = "Senatorin Eva Kron aus Riga will in Oslo Fischer treffen."  # no trip word, but the senator
+    assert states(q, sentence, _entities(sentence))
+    other = "Auf der Reise nach Oslo trifft Reeder Jan Holm die Fischer."  # a trip, but a shipowner
+    assert not states(q, other, _entities(other))
+
+
 def test_a_news_report_in_the_present_perfect_is_dated_by_its_article():
     q = analyse("Wann besuchte Ministerin Eva Kron Oslo?")
     now = "Ministerin Eva Kron ist zu einem dreitägigen Besuch nach Oslo aufgebrochen."
