@@ -168,15 +168,14 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     if slot == "companion":
         return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
     if slot == "person":
-        if not q.head and q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS:
-            # who went there: a person named beside the place, in a sentence of no trip, did not ("Which
-            # senator travelled …?" asks by what the person is, and a sentence of the senator names them)
-            return False
         if q.head and (NAMING.search(q.text) or role_of(q.head_text or "")):
             # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
             # mayor, a senator (a role: ingest/lexicon/de/roles.yaml), not anyone the sentence names
             return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
-        if _named(entities, q, ("person", "org")):
+        # who went there: a person named beside the place, in a sentence of no trip, did not ("Which senator
+        # travelled …?" asks by what the person is, above; the question said again answers it, below)
+        trip_asked = q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS
+        if _named(entities, q, ("person", "org")) and not trip_asked:
             return True
         # no name, but people by what they are, doing what was asked ("Ein Anwalt kann Ausnahmen beantragen"
         # answers "Wer kann Ausnahmen beantragen?"): the verb asked about itself, when the question has one;

@@ -139,6 +139,9 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("Wer reiste im Jahr 2019 nach Lettland?",  # the traveller: a name in a sentence of going there
      "Der Fischhändler Jan Holm sagte 2019, Lettland sei ein schwieriger Markt.",
      "Im Jahr 2019 reiste Ministerin Eva Kron nach Lettland."),
+    ("Wer reiste nach Riga, um den Chor singen zu hören?",  # the question said again names who, by what they are
+     "In Riga sang der Chor für Bürgermeister Jan Holm.",
+     "Schüler strömten nach Riga, um den Chor singen zu hören."),
     ("Wer besuchte 2019 die Stadt Riga?",
      "In Riga hat Bürgermeister Jan Holm 2019 den Hafen verkauft.",
      "Ministerin Eva Kron stattete Riga 2019 einen Besuch ab."),
