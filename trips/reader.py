@@ -372,7 +372,7 @@ def _genitive_name(text: str, ann: Annotation, i: int, cue: _Cue) -> _Traveller 
 
 class AnnotationReader:
     name = "reader"
-    version = "3"
+    version = "4"
 
     def extract(self, source: Source) -> list[Trip]:
         annotation, text = source.annotation, source.text
