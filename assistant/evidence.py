@@ -166,7 +166,7 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
             return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
-        return bool(_named(entities, q, ("person",))) and _companion_cue(sentence)
+        return bool(_companions_named(entities, q)) and _companion_cue(sentence)
     if slot == "person":
         if q.head and (NAMING.search(q.text) or role_of(q.head_text or "")):
             # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
@@ -191,7 +191,11 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         new_place = any(e.kind == "place" and e.attrs.get("id") not in q.places for e in entities)
         if not q.head or names_an_instance(q.head_text):  # "welche Stadt", "welche Firmen": any named one
             return new_place if slot == "place" else bool(_named(entities, q, ("org",)))
-        return (new_place or bool(_named(entities, q, ("org", "person")))) and of_head(q, sentence)
+        # "In welchem Hotel …?": a hotel's name ("im Hotel Adlon"), not the town the sentence names its hotels in
+        # ("In München gab es keine freien Hotelzimmer"): a town, region or country answers only a question for one
+        new_venue = any(e.kind == "place" and e.attrs.get("id") not in q.places and e.attrs.get("level") not in _AREAS
+                        for e in entities) or _name_after(q.head_text, sentence)
+        return (new_venue or bool(_named(entities, q, ("org", "person")))) and of_head(q, sentence)
     if slot == "outcome":  # "Welches Abkommen unterzeichnete …?": a sentence with the agreement or the signing
         stems = set(content_stems(sentence))
         return any(matches_any(s, stems) for s in (q.head, q.predicate) if s)
@@ -208,6 +212,15 @@ _NAMING_CUE = re.compile(r"\b(?:hei(?:ß|ss)t|hie(?:ß|ss)en?|genannt|namens|Nam
 # with its article (Duden, Grammatik: the apposition in brackets, "Der Merkur (der sonnennächste Planet) …")
 _NAME_GIVEN = re.compile(r"(?:\b(?:ist|war|sind|waren|is|was|are|were)\s+(?:[a-zäöüß]\w*\s+){0,2}|\s[–—:-]\s*)[A-ZÄÖÜ\"„“]"
                          r"|\b[A-ZÄÖÜ]\w+\s+\((?:der|die|das|des|dem|den|the|an?)\s")
+
+
+_AREAS = {"city", "region", "country", "continent"}  # the levels of the gazetteer's places (ingest/gazetteer.py)
+
+
+def _name_after(noun: str | None, sentence: str) -> bool:
+    """The noun followed by a name ("Hotel Adlon", "im Hotel „Zur Post“"): German writes a proper name after
+    the noun it names in capitals (Duden, Rechtschreibung: Eigennamen)."""
+    return bool(noun) and re.search(rf"\b(?i:{re.escape(noun)})\s+[„\"]?[A-ZÄÖÜ]", sentence) is not None
 
 
 def _names_new(q: Question, entities: list[Entity]) -> bool:
@@ -256,8 +269,10 @@ def stated_values(q: Question, sentence: str, entities: list[Entity], published:
     slot = q.slot
     if slot == "amount":
         return [m.group(0).strip() for m in MONEY.finditer(sentence)][:2]
-    if slot in ("person", "companion"):
-        people_only = slot == "companion" or bool(q.head and role_of(q.head_text or ""))  # "Which senator …?": people
+    if slot == "companion":
+        return _companions_named(entities, q)[:4]
+    if slot == "person":
+        people_only = bool(q.head and role_of(q.head_text or ""))  # "Which senator …?": people
         return _named(entities, q, ("person",) if people_only else ("person", "org"))[:4]
     if slot == "organisation":
         return _named(entities, q, ("org",))[:3]
@@ -321,6 +336,13 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
 # a trip, said as one ("reiste", "besuchte", "Aufenthalt"; ingest/lexicon/de/concepts.yaml): "Wer reiste nach
 # Indien?" asks for the traveller, whom a sentence names only where it speaks of going there
 TRIP_CONCEPTS = frozenset({"travel", "visit"})
+
+
+def _companions_named(entities: list[Entity], q: Question) -> list[str]:
+    """People named who are not the one the conversation asks about: "Who came along?" after a question about
+    Guttenberg's visit is not answered by Guttenberg."""
+    asked = {fold(w) for t in q.carried_critical for w in t.word.split() if len(w) >= 3}
+    return [name for name in _named(entities, q, ("person",)) if not {fold(w) for w in name.split()} & asked]
 
 
 # the verbs of coming along, any form (Duden: begleiten, teilnehmen, mitreisen; Merriam-Webster: accompany)

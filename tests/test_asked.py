@@ -106,6 +106,9 @@ def test_the_slot_is_decided_from_the_analysis_alone():
     ("In welchem Hotel wohnte die Delegation in Riga?",
      "Die Delegation wohnte in einem Hotel in Riga.",
      "Die Delegation wohnte im Hotel Metropol in Riga."),
+    ("In welchem Hotel übernachtete Ministerin Eva Kron?",  # a hotel's name, not the town of its hotels
+     "In Riga fand Ministerin Eva Kron kein freies Hotelzimmer.",
+     "Ministerin Eva Kron übernachtete im Hotel Adlon."),
     ("Welches Abkommen unterzeichnete der Minister in Riga?",
      "Der Minister besuchte in Riga eine Werft.",
      "In Riga unterzeichnete der Minister ein Abkommen über Flüssiggas."),
@@ -247,6 +250,16 @@ def test_a_question_for_companions_that_names_no_one_follows_up_the_trip_before_
     q = analyse("Who came along?", ["Who visited the fishermen in Tromsø in May 2012?"])
     assert q.earlier and "Tromsø" in q.search
     assert not analyse("Who came along?").earlier  # without a conversation it stands alone
+
+
+def test_the_traveller_the_conversation_asks_about_is_no_companion_of_their_own():
+    from assistant.evidence import stated_values
+
+    q = analyse("Who came along?", ["When did minister Eva Kron visit Oslo?"])
+    alone = "Eva Kron wurde in Oslo begleitet."
+    assert not states(q, alone, _entities(alone))  # names only her
+    along = "Begleitet wurde Eva Kron von Staatssekretär Uwe Sand."
+    assert states(q, along, _entities(along)) and stated_values(q, along, _entities(along)) == ["Uwe Sand"]
 
 
 def test_a_follow_up_naming_nothing_of_its_own_stays_with_the_articles_of_the_conversation():
