@@ -146,14 +146,17 @@ def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], 
     """One trip in a sentence: who (and under whom, with whom), where to, when, and whether it was only
     announced, postponed or cancelled; each with its marker. A trip of one person or group that is no
     delegation is named by its traveller ("Guttenberg nach Kunduz"), not as a delegation they led."""
-    who = trip.delegation.value["name"] if trip.delegation else (trip.origin.value["place"] if trip.origin else "")
-    if trip.origin and trip.origin.value.get("place") and trip.origin.value["place"] not in who:
-        who = f"{who} ({'aus' if de else 'from'} {trip.origin.value['place']})" if who else trip.origin.value["place"]
-    who_mark = cite(trip.delegation or trip.origin)
     leaders = ", ".join(dict.fromkeys(m.value["name"] for m in trip.leaders))
-    traveller = not who and leaders and trip.kind != "delegation"  # the leader is the one who travelled
+    # the leader of a trip that is no delegation's is the one who travelled; where they came from is not said
+    # then (for a delegation the article names it: "Delegation aus Dresden", "Berliner Delegation")
+    traveller = not trip.delegation and leaders and trip.kind != "delegation"
     if traveller:
         who, who_mark = leaders, cite(trip.leaders[0])
+    else:
+        who = trip.delegation.value["name"] if trip.delegation else (trip.origin.value["place"] if trip.origin else "")
+        if trip.origin and trip.origin.value.get("place") and trip.origin.value["place"] not in who:
+            who = f"{who} ({'aus' if de else 'from'} {trip.origin.value['place']})" if who else trip.origin.value["place"]
+        who_mark = cite(trip.delegation or trip.origin)
     places = ", ".join(dict.fromkeys(m.value["place"] for m in trip.destinations))
     places_mark = cite(trip.destinations[0])
     leader_mark = cite(trip.leaders[0]) if trip.leaders and not traveller else ""
