@@ -416,6 +416,10 @@ def test_a_register_trip_is_named_by_its_traveller_with_companions_and_status():
     assert "angekündigt" not in text and "2021-05-03" in text
     trip.status = "announced"
     assert _describe(trip, "list", False, lambda mention: "").endswith("– announced.")
+    from trips.model import Mention
+
+    trip.origin = Mention({"place": "Bergen", "country": "NO"}, trip.leaders[0].evidence)  # a place the reader guessed
+    assert _describe(trip, "list", True, lambda mention: "").startswith("Eva Kron nach Oslo")
 
 
 @pytest.mark.parametrize("entry", __import__("ingest.annotate", fromlist=["lexicon"]).lexicon("status_asked"),
