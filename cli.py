@@ -45,11 +45,12 @@ def _workspace(args):
 
 
 def cmd_ingest(args) -> int:
+    from assistant.llms import trip_step
     from index.sync import IngestBusy, sync
 
     ws = _workspace(args)
     paths = [Path(p) for p in args.paths] or [ws.settings.corpus_dir]
-    then = _trip_update(ws, args.trips)
+    then = trip_step(ws, args.trips)
     with _progress("articles", enabled=not args.json) as progress:
         try:
             report = sync(paths, ws, progress, then)
@@ -67,18 +68,6 @@ def cmd_ingest(args) -> int:
         for f in report.failed:
             print(f"failed: {f.path}: {f.error}")
     return 1 if report.failed else 0
-
-
-def _trip_update(ws, kind: str | None = None):
-    """What the ingest runs under its lock once the chunks are stored: the trip register brought in step."""
-    from assistant.llms import trip_model
-    from trips.extractors import ExtractorError
-    from trips.update import trip_step
-
-    try:
-        return trip_step(ws, kind, trip_model(ws.settings, kind))
-    except ExtractorError as exc:
-        raise UserError(str(exc)) from None
 
 
 @contextmanager
@@ -150,6 +139,7 @@ def format_answer(answer) -> str:
 
 
 def cmd_trips(args) -> int:
+    from assistant.llms import trip_step
     from trips.register import TripFilter, TripRegister
     from trips.table import row, to_csv
 
@@ -157,7 +147,7 @@ def cmd_trips(args) -> int:
     if args.rebuild:
         from index.sync import IngestBusy, ingest_lock
 
-        update = _trip_update(ws, args.trips)
+        update = trip_step(ws, args.trips)
         try:
             with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
                 TripRegister.of(ws.settings).forget_all()
@@ -418,6 +408,7 @@ def cmd_annotate(args) -> int:
 def _evaluate_trips(ws) -> dict | None:
     """Trip precision, recall, per-field F1 and grounding of the register against evals/trips.yaml, for the gold
     articles this index holds (the register is brought up to date first, as an ingest would)."""
+    from assistant.llms import trip_step
     from evals.trip_register import load_gold, score
     from index.sync import IngestBusy, ingest_lock
     from trips.register import TripRegister
@@ -427,7 +418,7 @@ def _evaluate_trips(ws) -> dict | None:
         return None
     try:
         with ingest_lock(ws.settings.data_dir, ws.settings.database_url):
-            _trip_update(ws)()
+            trip_step(ws)()
     except IngestBusy:
         pass  # an ingest is updating it right now: score what is there
     predicted: dict[str, list[dict]] = {}
@@ -448,13 +439,14 @@ def _write_eval(args, report: dict) -> None:
 
 def _ingest_with_distractors(ws, distractors: Path) -> None:
     """The sample corpus and the distractor articles in one index (incremental: a second run embeds nothing)."""
+    from assistant.llms import trip_step
     from index.sync import IngestBusy, sync
 
     if not distractors.exists():
         raise UserError(f"No distractor file at {distractors}.")
     with _progress("articles") as progress:
         try:
-            report = sync([ws.settings.corpus_dir, distractors], ws, progress, _trip_update(ws))
+            report = sync([ws.settings.corpus_dir, distractors], ws, progress, trip_step(ws))
         except IngestBusy as exc:
             raise UserError(str(exc)) from None
     print(f"index: {report.documents} articles, {report.chunks} chunks ({report.added} added, {report.unchanged} unchanged)",
@@ -464,6 +456,7 @@ def _ingest_with_distractors(ws, distractors: Path) -> None:
 def cmd_serve(args) -> int:
     import logging
 
+    from assistant.llms import trip_step
     from settings import SettingsError, load_settings
 
     overrides: dict = {"data_dir": args.data_dir}
@@ -508,7 +501,7 @@ def cmd_serve(args) -> int:
         log = logging.getLogger("delegations.serve")
         log.info("The index in %s is empty: ingesting %s first.", settings.data_dir, settings.corpus_dir)
         try:
-            report = sync([settings.corpus_dir], assistant.ws, then=_trip_update(assistant.ws))
+            report = sync([settings.corpus_dir], assistant.ws, then=trip_step(assistant.ws))
         except IngestBusy as exc:  # another ingest is filling it right now
             raise UserError(str(exc)) from None
         log.info("Ingested %d articles (%d chunks).", report.documents, report.chunks)
@@ -516,7 +509,7 @@ def cmd_serve(args) -> int:
     from index.uploads import uploads_dir
 
     try:  # an ingest killed mid-way is undone, an upload caught in its commit taken out, the uploads read anew
-        healed = recover(assistant.ws, uploads_dir(settings), then=_trip_update(assistant.ws))
+        healed = recover(assistant.ws, uploads_dir(settings), then=trip_step(assistant.ws))
     except IngestBusy as exc:
         raise UserError(str(exc)) from None
     if healed.added or healed.updated or healed.removed:
@@ -551,6 +544,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_docs(args) -> int:
+    from assistant.llms import trip_step
     from index import documents
     from index.sync import IngestBusy
 
@@ -576,7 +570,7 @@ def cmd_docs(args) -> int:
                 print(f"{doc.title}\nid: {doc.doc_id}\ndate: {doc.date or '-'}\nsource: {doc.source}\n"
                       f"chunks: {doc.chunks}\n\n{doc.text}")
         elif args.docs_command == "remove":
-            removed = documents.remove(ws, args.ids, then=_trip_update(ws))
+            removed = documents.remove(ws, args.ids, then=trip_step(ws))
             docs, chunks = ws.manifest.counts()
             if args.json:
                 print(json.dumps({"removed": removed, "documents": docs, "chunks": chunks}, ensure_ascii=False))
@@ -860,10 +854,11 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.llms import GenerationError
     from index.embedders import EmbedderError
     from index.store import StoreError
+    from trips.extractors import ExtractorError
 
     try:
         return args.func(args)
-    except (UserError, StoreError, EmbedderError, GenerationError) as exc:
+    except (UserError, StoreError, EmbedderError, GenerationError, ExtractorError) as exc:
         print(f"delegations: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `delegations trips | head`: the reader has what it wanted

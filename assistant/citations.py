@@ -127,7 +127,7 @@ def _relation_supported(sentence: str, passage: Passage) -> bool:
     by "Kai Wegner, Regierender Bürgermeister (vorn, v. l.) Berliner Preisträgerin Lara Obst". The places
     of the claim stand in that sentence too (or the title, or the sentence it refers back to): "Beck
     unterzeichnete in Israel" is not supported by a Shenzhen signing after a sentence about Israel."""
-    from assistant.question import concepts_of
+    from assistant.concepts import concepts_of
     from index.people import people_in
     from index.places import country_of, places_in
 

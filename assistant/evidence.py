@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer import Draft, refusal
-from assistant.question import (DURATION, MONEY, NAMING, Question, Term, concepts_of, counts_asked, names_an_instance, new_people)
+from assistant.concepts import concepts_of
+from assistant.question import DURATION, MONEY, NAMING, Question, Term, counts_asked, names_an_instance, new_people
 from index.reading import ArticleReading, places_with_containers
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any

@@ -322,6 +322,16 @@ def make_model(backend: str, settings: Settings) -> Model:
     raise GenerationError(f"Unknown generative backend {backend!r}.")
 
 
+def trip_step(ws, kind: str | None = None):
+    """What every ingest (the CLI, the upload and watch worker, the tests) runs under its lock once the chunks
+    are stored: the trip register brought in step with the extractor `kind` (default: trips.extractor) and, for
+    the llm extractor, the model the settings name. Raises trips.extractors.ExtractorError when the extractor
+    cannot be used as configured."""
+    from trips.update import trip_step as step
+
+    return step(ws, kind, trip_model(ws.settings, kind))
+
+
 def trip_model(settings: Settings, kind: str | None = None) -> LazyModel | None:
     """The model the llm trip extractor asks (trips.backend, else llm.backend), made on first use; None for
     the rules, or when no generative backend is configured."""

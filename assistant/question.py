@@ -3,7 +3,7 @@ the words that must match, the names, places and years an answer has to be about
 the period it names, and, for a follow-up, what it carries over from the conversation and the standalone
 text retrieval searches for.
 
-The concept lexicon maps the relations this product is asked about (who led, who came along, where to,
+The concept lexicon (assistant/concepts.py) maps the relations this product is asked about (who led, who came along, where to,
 what was signed or opened) to their German and English wordings, so "Wer war noch dabei?" finds
 "Weitere Teilnehmer waren ..." and "Who led ...?" finds "... geleitete Delegation".
 """
@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
+from assistant.concepts import GENERIC, concepts_of
 from assistant.register_question import TripQuestion, asked_status, trip_question, with_status
 from ingest import gazetteer
 from ingest.annotate import Annotation, Entity, ReadQuestion, lexicon, read_question, role_of
@@ -28,16 +29,6 @@ from ingest.dates import ENGLISH_DAY, GERMAN_DAY, ISO, MONTH_YEAR, NUMERIC_DAY, 
 from ingest.model import PubDate
 
 FOLLOW_UP_WINDOW = 2  # a follow-up is read in the light of the last two questions of the conversation
-
-def _concepts() -> tuple[dict[str, tuple[str, ...]], set[str]]:
-    """The concepts and their cues, and those too common in this domain to decide between sentences
-    (ingest/lexicon/de/concepts.yaml, each with its source)."""
-    entries = lexicon("concepts")
-    return ({e["concept"]: tuple(e["cues"]) for e in entries}, {e["concept"] for e in entries if e.get("generic")})
-
-
-CONCEPTS, GENERIC = _concepts()  # concept -> folded word beginnings (compound parts count too, see _word_concepts)
-_MULTIWORD_CUES = [(concept, cue) for concept, cues in CONCEPTS.items() for cue in cues if " " in cue]
 
 
 @dataclass(frozen=True)
@@ -224,24 +215,6 @@ def _kind(text: str) -> str:
     if found:
         return min(found)[1]
     return "what"
-
-
-def concepts_of(text: str) -> set[str]:
-    """The concepts a text speaks of: by the beginnings of its words, and by the cues of several words ("took
-    part") it contains."""
-    found: set[str] = set()
-    for w in words(text):
-        found |= _word_concepts(fold(w))
-    folded = fold(text)
-    return found | {concept for concept, cue in _MULTIWORD_CUES if re.search(rf"\b{re.escape(cue)}\b", folded)}
-
-
-@lru_cache(maxsize=65536)
-def _word_concepts(f: str) -> frozenset[str]:
-    """The concepts of one folded word: a short cue whole, a longer one as its beginning (or, from five
-    letters, anywhere in a compound)."""
-    return frozenset(concept for concept, starts in CONCEPTS.items()
-                     if any(f == s if len(s) <= 3 else f.startswith(s) or (len(s) >= 5 and s in f) for s in starts))
 
 
 _YEAR_WORD = re.compile(r"1\d{3}|20\d{2}")

@@ -14,7 +14,8 @@ import numpy as np
 
 from assistant.answerer import Prepared
 from assistant.evidence import Evidence
-from assistant.question import GENERIC, Question, answer_type_present, concepts_of
+from assistant.concepts import GENERIC, concepts_of
+from assistant.question import Question, answer_type_present
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
 from index.vectors import SentenceVectors

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from assistant.concepts import concepts_of
 from index.places import continent_named
 from index.terms import words
 from ingest.annotate import lexicon
@@ -100,8 +101,6 @@ def asked_status(text: str) -> str | None:
 def _who_travelled(text: str, lang: str) -> bool:
     """The question asks which travellers went somewhere ("Welche Politiker besuchten 2010 Afghanistan?"), not
     which places ("Welche Städte besuchten sie?": the places of one trip)."""
-    from assistant.question import concepts_of  # (question.py reads this module at import)
-
     m = (_WHO_TRAVELLED_EN if lang == "en" else _WHO_TRAVELLED_DE).match(text)
     if m is None or not concepts_of(m.group(1)) & {"travel", "visit"}:
         return False

@@ -51,7 +51,8 @@ def test_every_slot_noun_list_has_questions_of_its_own_that_ask_for_that_slot(en
 
 @pytest.mark.parametrize("entry", lexicon("concepts"), ids=lambda e: e["concept"])
 def test_every_concept_cue_is_read_in_a_sentence_written_for_it(entry):
-    from assistant.question import concepts_of, words
+    from assistant.concepts import concepts_of
+    from assistant.question import words
     from ingest.clean import fold
 
     assert entry["source"]

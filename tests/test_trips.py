@@ -448,3 +448,9 @@ def test_a_follow_up_asking_for_a_status_selects_those_trips_of_the_question_bef
     none = trip_assistant.answer("Welche davon wurden abgesagt?",
                                  [Turn("user", "Welche Delegationen reisten nach Israel?"), Turn("assistant", "…")])
     assert none.refused and "abgesagt" in none.answer
+
+
+def test_the_llm_extractor_without_a_generative_backend_is_a_one_line_error_before_anything_is_read(tmp_path):
+    out = _cli("ingest", str(SAMPLE), "--trips", "llm", "--data-dir", str(tmp_path / "data"))
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "generative backend" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -44,10 +44,9 @@ def _start(settings_json: str, parent: int) -> None:
 
 
 def _then():
-    from assistant.llms import trip_model
-    from trips.update import trip_step
+    from assistant.llms import trip_step
 
-    return trip_step(_ws, None, trip_model(_ws.settings))
+    return trip_step(_ws)
 
 
 def _upload(name: str, data: bytes) -> dict:
