@@ -22,6 +22,8 @@ def test_bench_measures_every_figure_on_the_same_articles(tmp_path):
     assert list(row) == [*bench.FIELDS, "scale"]
     assert row["articles"] == 3 and row["chunks"] >= 3 and row["chars"] > 1000 and row["cores"] >= 1
     assert row["overhead_ratio"] == pytest.approx(row["ingest_s"] / row["embed_raw_s"], rel=0.01)
+    assert row["trips"] >= 1 and row["trips_s"] > 0  # the three sample articles report trips
+    assert row["overhead_ratio_with_trips"] == pytest.approx((row["ingest_s"] + row["trips_s"]) / row["embed_raw_s"], rel=0.01)
     assert row["speedup_vs_naive"] == pytest.approx(row["naive_ingest_s"] / row["ingest_s"], rel=0.01)
     assert row["reingest_s"] < row["ingest_s"]  # nothing changed: nothing embedded
     assert 0 < row["retrieve_ms_p50"] <= row["retrieve_ms_p95"] and 0 < row["answer_ms_p50"] <= row["answer_ms_p95"]
