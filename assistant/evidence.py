@@ -22,7 +22,7 @@ from ingest.annotate import Entity, role_of
 from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
-from trips.reader import companion_cue_in
+from trips.reader import companion_cue_end, companion_cue_in
 
 
 _HOW_MANY = re.compile(r"\b(?:wie viele[nm]?|how many)\s", re.IGNORECASE)
@@ -167,7 +167,7 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
             return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
-        return bool(_companions_named(entities, q)) and _companion_cue(sentence)
+        return bool(_companions_named(entities, q, sentence)) and _companion_cue(sentence)
     if slot == "person":
         if q.head and (NAMING.search(q.text) or role_of(q.head_text or "")):
             # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
@@ -271,7 +271,7 @@ def stated_values(q: Question, sentence: str, entities: list[Entity], published:
     if slot == "amount":
         return [m.group(0).strip() for m in MONEY.finditer(sentence)][:2]
     if slot == "companion":
-        return _companions_named(entities, q)[:4]
+        return _companions_named(entities, q, sentence)[:4]
     if slot == "person":
         people_only = bool(q.head and role_of(q.head_text or ""))  # "Which senator …?": people
         return _named(entities, q, ("person",) if people_only else ("person", "org"))[:4]
@@ -339,9 +339,13 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
 TRIP_CONCEPTS = frozenset({"travel", "visit"})
 
 
-def _companions_named(entities: list[Entity], q: Question) -> list[str]:
-    """People named who are not the one the conversation asks about: "Who came along?" after a question about
-    Guttenberg's visit is not answered by Guttenberg."""
+def _companions_named(entities: list[Entity], q: Question, sentence: str) -> list[str]:
+    """People named who came along: after a companion cue where the sentence has one ("Begleitet wurde
+    Guttenberg von X und Y": X and Y), and not the one the conversation asks about ("Who came along?" after a
+    question about Guttenberg's visit is not answered by Guttenberg)."""
+    end = companion_cue_end(sentence)
+    if end is not None:
+        entities = [e for e in entities if sentence.find(e.text) >= end]
     asked = {fold(w) for t in q.carried_critical for w in t.word.split() if len(w) >= 3}
     return [name for name in _named(entities, q, ("person",)) if not {fold(w) for w in name.split()} & asked]
 

@@ -261,6 +261,9 @@ def test_the_traveller_the_conversation_asks_about_is_no_companion_of_their_own(
     assert not states(q, alone, _entities(alone))  # names only her
     along = "Begleitet wurde Eva Kron von Staatssekretär Uwe Sand."
     assert states(q, along, _entities(along)) and stated_values(q, along, _entities(along)) == ["Uwe Sand"]
+    # the one accompanied, named before the cue, is no companion even when the question did not name her
+    q = analyse("Who came along?", ["Who visited the fishermen in Oslo in May 2012?"])
+    assert stated_values(q, along, _entities(along)) == ["Uwe Sand"]
 
 
 def test_a_follow_up_naming_nothing_of_its_own_stays_with_the_articles_of_the_conversation():

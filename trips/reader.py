@@ -542,8 +542,15 @@ def _when(source: Source, d: _Draft) -> list[Entity]:
 def companion_cue_in(sentence: str) -> bool:
     """Whether a sentence has a cue after which people travel along, its words as far apart as the reader
     takes them ("Teil der US-amerikanischen Delegation sind …"): the evidence check reads companions this way too."""
-    folded = fold(sentence)
-    return any(_multiword(cue).search(folded) for cue in _companion_cues())
+    return companion_cue_end(sentence) is not None
+
+
+def companion_cue_end(sentence: str) -> int | None:
+    """Where the first companion cue of a sentence ends (the people named after it came along: "Begleitet
+    wurde Guttenberg von X und Y" — X and Y, not Guttenberg), or None."""
+    folded, where = _folded(sentence, 0, len(sentence))
+    ends = [where[m.end() - 1] + 1 for cue in _companion_cues() if (m := _multiword(cue).search(folded))]
+    return min(ends) if ends else None
 
 
 def _companion_mentions(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
