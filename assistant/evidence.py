@@ -18,7 +18,7 @@ from assistant.question import DURATION, MONEY, NAMING, Question, Term, counts_a
 from index.reading import ArticleReading, places_with_containers
 from index.retrieve import Passage
 from index.terms import content_stems, matches_any
-from ingest.annotate import Entity, role_of
+from ingest.annotate import Entity, general_role, role_of
 from ingest import gazetteer
 from ingest.clean import fold
 from ingest.sentences import sentence_spans
@@ -169,13 +169,14 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
     if slot == "companion":
         return bool(_companions_named(entities, q, sentence)) and _companion_cue(sentence)
     if slot == "person":
-        if q.head and (NAMING.search(q.text) or role_of(q.head_text or "")):
+        if q.head and (NAMING.search(q.text) or role_of(q.head_text or "") or general_role(q.head_text or "")):
             # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
-            # mayor, a senator (a role: ingest/lexicon/de/roles.yaml), not anyone the sentence names
-            return bool(_named(entities, q, ("person",))) and of_head(q, sentence)
+            # mayor, a senator (a role: ingest/lexicon/de/roles.yaml), not anyone the sentence names; "Welche
+            # Politiker …?" (the general noun of a kind of role) by anyone named with a role of that kind
+            return bool(_named(entities, q, ("person",))) and (of_head(q, sentence) or _of_general_role(q, entities))
         # who went there: a person named beside the place, in a sentence of no trip, did not ("Which senator
         # travelled …?" asks by what the person is, above; the question said again answers it, below)
-        trip_asked = q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS
+        trip_asked = not q.head and q.concepts & TRIP_CONCEPTS and q.places and not concepts_of(sentence) & TRIP_CONCEPTS
         if _named(entities, q, ("person", "org")) and not trip_asked:
             return True
         # no name, but people by what they are, doing what was asked ("Ein Anwalt kann Ausnahmen beantragen"
@@ -337,6 +338,14 @@ def _named(entities: list[Entity], q: Question, kinds: tuple[str, ...]) -> list[
 # a trip, said as one ("reiste", "besuchte", "Aufenthalt"; ingest/lexicon/de/concepts.yaml): "Wer reiste nach
 # Indien?" asks for the traveller, whom a sentence names only where it speaks of going there
 TRIP_CONCEPTS = frozenset({"travel", "visit"})
+
+
+def _of_general_role(q: Question, entities: list[Entity]) -> bool:
+    """The question asks by the general noun of a kind of role ("Politiker": ingest/lexicon/de/roles.yaml
+    `general`) and the sentence names a person with a role of that kind ("Bundeskanzlerin Angela Merkel")."""
+    kind = general_role(q.head_text or "")
+    return kind is not None and any(e.kind == "person" and e.attrs.get("role_kind") == kind and e.attrs.get("name")
+                                    for e in entities)
 
 
 def _companions_named(entities: list[Entity], q: Question, sentence: str) -> list[str]:

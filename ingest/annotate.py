@@ -104,6 +104,17 @@ def role_of(word: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _general_roles() -> dict[str, str]:
+    return {fold(w): e["kind"] for e in lexicon("roles") for w in e.get("general", ())}
+
+
+def general_role(word: str) -> str | None:
+    """The kind of role a general noun names ("Politiker", "politicians": official), or None."""
+    f = fold(word).lower()
+    return next((kind for w, kind in _general_roles().items() if f == w or f == w + "n" or f == w + "s"), None)
+
+
 def feminine(word: str) -> bool:
     return bool(re.search(r"(in|innen)$", word)) and role_of(word) is not None
 
