@@ -274,7 +274,7 @@ def stated_values(q: Question, sentence: str, entities: list[Entity], published:
     if slot == "companion":
         return _companions_named(entities, q, sentence)[:4]
     if slot == "person":
-        people_only = bool(q.head and role_of(q.head_text or ""))  # "Which senator …?": people
+        people_only = bool(q.head and (role_of(q.head_text or "") or general_role(q.head_text or "")))  # "Which senator …?"
         return _named(entities, q, ("person",) if people_only else ("person", "org"))[:4]
     if slot == "organisation":
         return _named(entities, q, ("org",))[:3]
