@@ -688,6 +688,8 @@ def _user_name(name: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from trips.model import STATUSES
+
     parser = argparse.ArgumentParser(prog="delegations", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -720,7 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-from", help="trips until not before YYYY[-MM[-DD]]")
     p.add_argument("--date-to", help="trips starting not after YYYY[-MM[-DD]]")
     p.add_argument("--doc", help="trips reported by this article")
-    p.add_argument("--status", choices=("made", "announced", "postponed", "cancelled"),
+    p.add_argument("--status", choices=STATUSES,
                    help="only trips made, announced, postponed or cancelled")
     shape = p.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help='print {"trips": [...]} with every field\'s evidence')

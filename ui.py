@@ -276,14 +276,13 @@ def build_chat(assistant: Assistant, is_admin=lambda request: True, library=None
 # -- the trip register
 
 TRIP_COLUMNS = ["Datum", "Delegation", "Leitung", "Ziele", "Länder", "Stand", "Artikel", "id"]
-# how the register table says a trip's status (trips/model.py Trip.status)
-TRIP_STATUS = {"made": "durchgeführt", "announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"}
 
 
 def trip_rows(trips) -> list[list[str]]:
+    from trips.model import STATUS_WORDS
     from trips.table import row
 
-    return [[r["date"], r["delegation"], r["leaders"], r["destinations"], r["countries"], TRIP_STATUS.get(r["status"], r["status"]),
+    return [[r["date"], r["delegation"], r["leaders"], r["destinations"], r["countries"], STATUS_WORDS["de"][r["status"]],
              r["articles"], r["id"]]
             for r in map(row, trips)]
 

@@ -407,7 +407,7 @@ def analyse(text: str, earlier_questions: list[str] | None = None, previous_answ
         # "Welche davon wurden nur angekündigt?" after a list question: that question's trips of this status
         for earlier in reversed(q.earlier):
             if (before := analyse(earlier).register) is not None:
-                q.register = with_status(before, status, lang, text)
+                q.register = with_status(before, status, lang, "count" if q.kind == "count" else "list")
                 break
     return q
 

@@ -15,6 +15,7 @@ from index.places import continent_named
 from index.terms import words
 from ingest.annotate import lexicon
 from ingest.clean import fold
+from trips.model import STATUS_WORDS
 from trips.register import TripFilter
 
 _TRIP_NOUN = r"(?:\w*delegation(?:en)?|\w*reisen?|besuche|trips?|delegations?|visits|journeys)"
@@ -63,26 +64,23 @@ def trip_question(q) -> TripQuestion | None:
     date_from = date_to = None
     if q.period and q.period.precision != "year":
         date_from = date_to = q.period.iso
-    status = asked_status(text)
     where = TripFilter(to=to, to_any=tuple(places) if len(places) > 1 else (), year=year, date_from=date_from,
-                       date_to=date_to, status=status)
+                       date_to=date_to)
     joined = " oder ".join(places) if q.lang == "de" else " or ".join(places)
     where_to = to or (joined if len(places) > 1 else None)
     asked = " ".join(x for x in (f"→ {where_to}" if where_to else "", str(year) if year else (q.period.iso if q.period else "")) if x)
-    return with_status(TripQuestion(kind, replace(where, status=None), asked), status, q.lang)
+    return with_status(TripQuestion(kind, where, asked), asked_status(text), q.lang)
 
 
-def with_status(tq: TripQuestion, status: str | None, lang: str, text: str | None = None) -> TripQuestion:
+def with_status(tq: TripQuestion, status: str | None, lang: str, kind: str | None = None) -> TripQuestion:
     """The register question narrowed to trips of one status, the status said in how the answer names the
-    selection; for a follow-up (`text`: "Welche davon wurden nur angekündigt?" after "Wie viele Reisen …?"),
-    a list or a count as the follow-up asks."""
+    selection; for a follow-up ("Welche davon wurden nur angekündigt?" after "Wie viele Reisen …?"), `kind`
+    is the follow-up's own: a list or a count."""
     if status is None:
         return tq
-    if text is not None:
-        tq = replace(tq, kind="count" if re.search(r"\b(?:wie\s+viele|how\s+many)\b", text, re.IGNORECASE) else "list")
-    said = {"de": {"made": "durchgeführt", "announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"},
-            "en": {"made": "made", "announced": "announced", "postponed": "postponed", "cancelled": "cancelled"}}[lang][status]
-    return replace(tq, where=replace(tq.where, status=status), asked=f"{tq.asked}, {said}" if tq.asked else said)
+    said = STATUS_WORDS[lang][status]
+    return replace(tq, kind=kind or tq.kind, where=replace(tq.where, status=status),
+                   asked=f"{tq.asked}, {said}" if tq.asked else said)
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from assistant.question import Question
 from assistant.register_question import TripQuestion
 from index.retrieve import Passage
 from ingest import gazetteer
-from trips.model import Mention, Trip
+from trips.model import STATUS_WORDS, Mention, Trip
 from trips.register import TripFilter, TripRegister, dates_of
 
 
@@ -137,11 +137,6 @@ def _places(trip: Trip, de: bool, cite: Callable[[Mention | None], str], cities:
     return f"{places} ({whose})." if whose else f"{places}."
 
 
-# how the answer says a trip's status (trips/model.py Trip.status); a trip made needs no word
-_STATUS = {"de": {"announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"},
-           "en": {"announced": "announced", "postponed": "postponed", "cancelled": "cancelled"}}
-
-
 def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], str]) -> str:
     """One trip in a sentence: who (and under whom, with whom), where to, when, and whether it was only
     announced, postponed or cancelled; each with its marker. A trip of one person or group that is no
@@ -179,8 +174,8 @@ def _describe(trip: Trip, kind: str, de: bool, cite: Callable[[Mention | None], 
         text += f", {'mit' if de else 'with'} {along} {along_mark}".rstrip()
     if when:
         text += f" ({when}) {when_mark}".rstrip()
-    if trip.status in _STATUS["de"]:
-        text = text.rstrip(".") + f" – {_STATUS['de' if de else 'en'][trip.status]}"
+    if trip.status != "made":  # a trip made needs no word
+        text = text.rstrip(".") + f" – {STATUS_WORDS['de' if de else 'en'][trip.status]}"
     return text.rstrip(".") + "."
 
 

@@ -15,6 +15,12 @@ from ingest.annotate import Annotation
 from ingest.model import Chunk
 
 
+STATUSES = ("made", "announced", "postponed", "cancelled")  # what became of a trip (Trip.status)
+# how answers and the register table say a status, in German and English
+STATUS_WORDS = {"de": {"made": "durchgeführt", "announced": "angekündigt", "postponed": "verschoben", "cancelled": "abgesagt"},
+                "en": {"made": "made", "announced": "announced", "postponed": "postponed", "cancelled": "cancelled"}}
+
+
 @dataclass(frozen=True)
 class Evidence:
     doc_id: str
@@ -60,7 +66,7 @@ class Trip:
     outcomes: list[Mention] = field(default_factory=list)  # {"text"}
     published: str | None = None  # the article's date: a trip without a date of its own is filed under it
     kind: str = "delegation"  # delegation | official | business | other: who travels
-    status: str = "made"  # made | announced | postponed | cancelled
+    status: str = "made"  # one of STATUSES
 
     @property
     def id(self) -> str:
