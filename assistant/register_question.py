@@ -105,6 +105,8 @@ def _who_travelled(text: str, lang: str) -> bool:
     return not _PLACE_NOUN.search(text[:m.start(1)])
 
 
+# the nouns of places a which-question asks for (Duden: Stadt, Ort, Land, Region; Merriam-Webster: city, place,
+# country, region; as ingest/lexicon/de/question_slots.yaml has them for the evidence check)
 _PLACE_NOUN = re.compile(r"\b(?:städte|staedte|orte|länder|laender|regionen|cities|places|countries|regions)\b", re.IGNORECASE)
 
 
