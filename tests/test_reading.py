@@ -227,6 +227,11 @@ def test_where_a_delegation_comes_from_is_no_stop():
     assert [m.value["place"] for m in got[0].destinations] == ["Paris", "Lyon"]
 
 
+def test_where_a_group_comes_from_named_with_its_kind_is_no_stop():
+    got = trips("Eine Delegation aus der Stadt Essen reiste im Mai nach Oslo.")
+    assert [[m.value["place"] for m in t.destinations] for t in got] == [["Oslo"]]
+
+
 def test_a_plural_trip_noun_over_two_countries_is_two_trips_each_with_its_month():
     got = trips("Im März und April fanden zwei Delegationsreisen nach Japan und Korea statt.", None)
     assert sorted((t.destinations[0].value["country"], t.start) for t in got) == [("JP", None), ("KR", None)] or \

@@ -192,6 +192,10 @@ def _places(text: str, ann: Annotation, i: int, a: int, b: int) -> list[Entity]:
         prev2 = fold(before[-2]) if len(before) >= 2 else ""
         if prev in origins or (prev2 in origins and prev2 not in ("von", "vom")) or _demonym_use(text, place):
             continue
+        # where they come from, named with its kind in apposition: "aus der Metropole Ruhr", "aus der Stadt Essen"
+        # (Duden: "aus", Präposition, gibt die Herkunft an; a noun before a name in apposition, "die Stadt Essen")
+        if len(before) >= 3 and fold(before[-3]) == "aus" and prev2 in _ARTICLES and before[-1][:1].isupper():
+            continue
         out.append(place)
     return out
 
@@ -372,7 +376,7 @@ def _genitive_name(text: str, ann: Annotation, i: int, cue: _Cue) -> _Traveller 
 
 class AnnotationReader:
     name = "reader"
-    version = "4"
+    version = "5"
 
     def extract(self, source: Source) -> list[Trip]:
         annotation, text = source.annotation, source.text
