@@ -167,7 +167,8 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
             return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
-        return bool(_companions_named(entities, q, sentence)) and _companion_cue(sentence)
+        return bool(_companions_named(entities, q, sentence)) and (_companion_cue(sentence) or
+                                                                   bool(_joined_to_asked(entities, q, sentence)))
     if slot == "person":
         if q.head and (NAMING.search(q.text) or role_of(q.head_text or "") or general_role(q.head_text or "")):
             # "Wie hieß der Bürgermeister, der …", "Which senator travelled …?": a name in a sentence of a
@@ -289,7 +290,9 @@ def stated_values(q: Question, sentence: str, entities: list[Entity], published:
 
 
 def _same_places(q: Question, entities: list[Entity]) -> bool:
-    named = [e for e in entities if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:")]
+    # a town's or country's adjective tells who someone is, not where the sentence is ("die Essener Start-ups")
+    named = [e for e in entities if e.kind == "place" and not (e.attrs.get("id") or "name:").startswith("name:")
+             and e.attrs.get("form") not in ("demonym", "adjective")]
     if not q.places or not named:
         return True
     if any(t.found_in(set(), places_with_containers(named), "") for t in q.critical if t.place):
@@ -357,6 +360,26 @@ def _companions_named(entities: list[Entity], q: Question, sentence: str) -> lis
         entities = [e for e in entities if sentence.find(e.text) >= end]
     asked = {fold(w) for t in q.carried_critical for w in t.word.split() if len(w) >= 3}
     return [name for name in _named(entities, q, ("person",)) if not {fold(w) for w in name.split()} & asked]
+
+
+# Persons joined by "und" or "sowie", each perhaps with an apposition ("X, Geschäftsführer der Y GmbH, und Z"):
+# they did together what the sentence says (Duden: "und" verbindet gleichrangige Satzteile; Merriam-Webster: and)
+_JOINED = re.compile(r"\s*(?:,[^,;:.!?]{0,80})?,?\s+(?:und|sowie|and)\s+")
+
+
+def _joined_to_asked(entities: list[Entity], q: Question, sentence: str) -> list[str]:
+    """The persons the sentence joins by "und" to one the question names ("Besides Rasmus Beck, who signed …?"
+    is stated by "… unterzeichneten Rasmus Beck, Geschäftsführer der …, und Jens Hildebrandt …")."""
+    asked = {fold(w) for t in q.critical + q.carried_critical for w in t.word.split() if len(w) >= 3}
+    people = sorted(((sentence.find(e.text), e) for e in entities if e.kind == "person" and sentence.find(e.text) >= 0),
+                    key=lambda pe: pe[0])
+    out = []
+    for (a, first), (b, second) in zip(people, people[1:]):
+        names = [{fold(w) for w in (e.attrs.get("name") or e.text).split()} for e in (first, second)]
+        if _JOINED.fullmatch(sentence[a + len(first.text):b]) and bool(names[0] & asked) != bool(names[1] & asked):
+            other = second if names[0] & asked else first
+            out.append(other.attrs.get("name") or other.text)
+    return out
 
 
 # the verbs of coming along, any form (Duden: begleiten, teilnehmen, mitreisen; Merriam-Webster: accompany)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.clean import fold, fold_accents
 
-ANNOTATOR = "6"
+ANNOTATOR = "7"
 LEXICON = Path(__file__).with_name("lexicon")
 
 
@@ -370,11 +370,13 @@ def _place(e: Entity, text: str, context: list[str]) -> Entity:
         if candidate and candidate.country == country:
             found = candidate
             break
-    found = found or gazetteer.place(name) or gazetteer.demonym_place(name)
+    found, form = found or gazetteer.place(name), "name"
+    if found is None and (found := gazetteer.demonym_place(name)) is not None:
+        form = "demonym"  # "die Essener Start-ups": who they are, by their town
     if found is None and gazetteer.compound_place(name):
         found = gazetteer.compound_place(name)[0]
     e.attrs = {"id": found.id if found else f"name:{fold(name)}", "name": found.name if found else name,
-               "country": found.country if found else None, "level": found.level if found else "unknown", "form": "name"}
+               "country": found.country if found else None, "level": found.level if found else "unknown", "form": form}
     return e
 
 

@@ -386,3 +386,24 @@ def test_an_article_whose_title_is_a_page_name_with_underscores_mentions_its_wor
     q = analyse("Wie alt ist der Roboterhund von Doctor Who?")  # "Who" is a function word: found only as written
     passage = Passage("p#0", "p", "Doctor_Who_(Figur)", None, "Lexikon", "Der Roboterhund K9 ist 40 Jahre alt.", 1.0)
     assert _coverage("p", q, [passage], None).missing == []
+
+
+def test_who_did_it_besides_someone_is_stated_by_a_person_joined_to_them_by_und():
+    q = analyse("Besides Eva Kron, who signed the contract in Oslo?")
+    joined = "In Oslo unterzeichneten Eva Kron, Leiterin der Nordlicht GmbH, und Jan Holm den Vertrag."
+    assert states(q, joined, _entities(joined))
+    alone = "In Oslo unterzeichnete Eva Kron den Vertrag, den Jan Holm entworfen hatte."
+    assert not states(q, alone, _entities(alone))
+
+
+def test_a_towns_adjective_says_who_someone_is_not_where_the_sentence_is():
+    q = analyse("Wer nahm an der Reise nach Oslo teil?")
+    from ingest.annotate import Entity
+
+    sentence = "Teilnehmer der Reise waren Vertreter der Essener Werften sowie Jan Holm."
+    start = sentence.index("Essener")  # as the annotator reads a town's adjective the tagger took for a place
+    essener = Entity("place", start, start + 7, "Essener", 0, {"id": "city:2928810", "name": "Essen", "country": "DE",
+                                                                "level": "city", "form": "demonym"})
+    assert states(q, sentence, _entities(sentence) + [essener])
+    essen = Entity("place", start, start + 7, "Essener", 0, {**essener.attrs, "form": "name"})
+    assert not states(q, sentence, _entities(sentence) + [essen])  # a sentence in another town

@@ -719,3 +719,11 @@ def test_a_month_inside_a_date_is_no_place_and_an_ordinal_ends_no_clause():
     assert [m.value["place"] for m in trip.destinations] == ["Oslo"] and trip.start == "2021-05-03"
     (trip,) = trips("Ministerin Eva Kron besuchte am 12. Juni 2020 die Hafenstadt Bergen.", "2020-06-13")
     assert [m.value["place"] for m in trip.destinations] == ["Bergen"] and trip.start == "2020-06-12"
+
+
+def test_a_town_adjective_the_tagger_reads_as_a_place_is_the_town_as_a_demonym():
+    text = "Dabei waren die Essener Firmen."
+    start = text.index("Essener")
+    raw = [Entity("place", start, start + len("Essener"), "Essener", 0)]
+    entities = annotator._read(text, [(0, len(text))], raw, None)
+    assert [(e.attrs["name"], e.attrs["form"]) for e in entities if e.kind == "place"] == [("Essen", "demonym")]
