@@ -45,6 +45,12 @@ _SHAPES = [
                            rf"(?P<wd>{_WEEKDAY})(?:abend|morgen|mittag|nachmittag|vormittag|nacht)?\b", re.I)),
     ("relative_unit", re.compile(r"\b(?:in\s+der\s+|im\s+|in\s+dieser\s+|diese[rnm]?\s+)?(?P<dir>kommenden?|nächsten?|vergangenen?|letzten?|vorigen?|dieser|diesem|diesen)\s+(?P<unit>Woche|Monat|Monats|Jahr|Jahres)\b", re.I)),
     ("ago", re.compile(rf"\b(?P<dir>vor|in|nach)\s+(?P<n>\d+|{'|'.join(_COUNT)})\s+{_UNIT}\b", re.I)),
+    # a time long ago, counted back in years too many to name one ("vor 12.000 Jahren", "vor rund 66 Millionen
+    # Jahren", "10,000 years ago"; Duden: "vor", Präposition, temporal: "vor drei Jahren", with its scale words
+    # Tausend, Million, Milliarde): it states when, no calendar year
+    ("era", re.compile(r"\bvor\s+(?:(?:rund|etwa|ungefähr|circa|ca\.|über|mehr\s+als|knapp|fast)\s+)?\d[\d.,]*\s+"
+                       r"(?:(?:Millionen|Milliarden|Tausend)\s+)?Jahren\b"
+                       r"|\b\d[\d.,]*\s+(?:(?:million|billion|thousand)\s+)?years\s+ago\b", re.I)),
     ("word", re.compile(r"\b(?P<word>vorgestern|gestern|heute|morgen|übermorgen|yesterday|today|tomorrow)\b", re.I)),
     # a time told by an event ("kurz nach den Präsidentschaftswahlen", "unmittelbar vor dem Gipfel"): an
     # event-anchored expression in TimeML's terms (TIMEX3 with an anchor, Pustejovsky et al. 2003); it states
@@ -129,6 +135,10 @@ def find_dates(text: str, published: str | None, future_context=None) -> list[Da
             if shape in ("decade", "century"):
                 number = m.groupdict().get("year") or f"{int(m['century'] or m['century_en']) - 1:02d}00"
                 out.append(DateMention(m.start(), m.end(), m.group(0), f"{int(number):04d}", shape, False))
+                taken.append((m.start(), m.end()))
+                continue
+            if shape == "era":
+                out.append(DateMention(m.start(), m.end(), m.group(0), None, "year", False))
                 taken.append((m.start(), m.end()))
                 continue
             if shape in ("day", "part", "month", "year"):

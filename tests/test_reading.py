@@ -655,6 +655,10 @@ def test_a_time_told_by_an_event_is_a_date_that_names_no_day():
     ("Mitte des 18. Jahrhunderts entstand der Hafen.", [("Mitte des 18. Jahrhunderts", "1700", "century")]),
     ("Am 3. Mai 1791 wurde die Verfassung verkündet.", [("Am 3. Mai 1791", "1791-05-03", "day")]),
     ("1500 Soldaten und 1200 Pferde zogen über den Pass.", []),  # counts, not years
+    # long ago, in years too many to name one: a time, no calendar year
+    ("Das Tal wurde vor 12.000 Jahren vom Gletscher geformt.", [("vor 12.000 Jahren", None, "year")]),
+    ("Die Saurier starben vor rund 66 Millionen Jahren aus.", [("vor rund 66 Millionen Jahren", None, "year")]),
+    ("The lake formed 10,000 years ago.", [("10,000 years ago", None, "year")]),
 ])
 def test_years_before_1900_are_dates_where_the_wording_says_so_and_counts_are_not(text, found):
     assert [(d.text, d.value, d.precision) for d in find_dates(text, None)] == found
