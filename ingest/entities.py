@@ -7,8 +7,8 @@ are, in ingest/models/). It reads what multilingual-e5-small already computes fo
 word's role in its sentence than the output, which is tuned to sentence similarity: on held-back GermEval
 sentences a linear read-out of layer 8 scores 0.75 F1, of the output layer 0.54). Two stages:
 
-1. a small neural network (one hidden layer) turns each word's states and shape into probabilities of the
-   tags B-/I-PER, B-/I-LOC, B-/I-ORG, O;
+1. a small neural network (one hidden layer; five of them, trained from different starting weights, averaged)
+   turns each word's states and shape into probabilities of the tags B-/I-PER, B-/I-LOC, B-/I-ORG, O;
 2. a linear-chain CRF (python-crfsuite) decides the tag sequence from those probabilities, the neighbours',
    and what the word is: its form, affixes, shape, and whether the gazetteers know it as a first name, a place
    (ingest/gazetteer.py) or an organisation word (ingest/lexicon/de/organisations.yaml).
@@ -123,24 +123,30 @@ def spans_of(tags: list[str], word_spans: list[tuple[int, int]]) -> list[Span]:
 
 
 class Tagger:
-    """The trained tagger: the network's weights (ingest/models/entities-mlp.npz) and the CRF's
+    """The trained tagger: the networks' weights (ingest/models/entities-mlp.npz) and the CRF's
     (ingest/models/entities.crfsuite)."""
 
     def __init__(self, models: Path = MODELS):
         import pycrfsuite
 
-        weights = np.load(models / "entities-mlp.npz")
-        self.hidden_w, self.hidden_b = weights["w1"], weights["b1"]
-        self.out_w, self.out_b = weights["w2"], weights["b2"]
+        weights = np.load(models / "entities-mlp.npz")  # one row per network of the ensemble
+        w1, b1 = weights["w1"].astype(np.float32), weights["b1"].astype(np.float32)
+        self.networks, hidden = w1.shape[0], w1.shape[2]
+        # the networks' first layers side by side: one matrix product for all of them
+        self.hidden_w = np.ascontiguousarray(w1.transpose(1, 0, 2).reshape(w1.shape[1], self.networks * hidden))
+        self.hidden_b = b1.reshape(-1)
+        self.out_w, self.out_b = weights["w2"].astype(np.float32), weights["b2"].astype(np.float32)
         self.crf = pycrfsuite.Tagger()
         self.crf.open(str(models / "entities.crfsuite"))
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """The networks' tag probabilities for each word, averaged."""
         hidden = np.maximum(inputs @ self.hidden_w + self.hidden_b, 0.0)
-        logits = hidden @ self.out_w + self.out_b
-        logits -= logits.max(axis=1, keepdims=True)
+        hidden = hidden.reshape(len(inputs), self.networks, -1).transpose(1, 0, 2)  # network, word, hidden
+        logits = hidden @ self.out_w + self.out_b[:, None, :]
+        logits -= logits.max(axis=2, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return (exp / exp.sum(axis=2, keepdims=True)).mean(axis=0)
 
     def tag(self, text: str, token_spans: list[tuple[int, int]], states: np.ndarray) -> list[Span]:
         """The entities of one sentence, from its encoder token spans and states (layers LAYERS)."""
