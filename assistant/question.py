@@ -20,7 +20,7 @@ from functools import lru_cache
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
 from assistant.concepts import GENERIC, concepts_of
-from assistant.register_question import TripQuestion, asked_status, trip_question, with_status
+from assistant.register_question import TripQuestion, asked_position, asked_status, at_position, trip_question, with_status
 from ingest import gazetteer
 from ingest.annotate import Annotation, Entity, ReadQuestion, lexicon, read_question, role_of
 from index.terms import STOPWORDS, content_stems, part_of, stem, stem_matches, words
@@ -405,11 +405,24 @@ def analyse(text: str, earlier_questions: list[str] | None = None, previous_answ
     q.register = trip_question(q)
     if q.register is None and q.earlier and (status := asked_status(text)) is not None:
         # "Welche davon wurden nur angekündigt?" after a list question: that question's trips of this status
-        for earlier in reversed(q.earlier):
-            if (before := analyse(earlier).register) is not None:
-                q.register = with_status(before, status, lang, "count" if q.kind == "count" else "list")
-                break
+        if (before := _listed_before(earlier_questions or [])) is not None:
+            q.register = with_status(before, status, lang, "count" if q.kind == "count" else "list")
+    if q.register is None and q.earlier and not q.critical and (position := asked_position(text)) is not None:
+        # "Wer war der erste davon?" after a list question: that trip of the list
+        if (before := _listed_before(earlier_questions or [])) is not None and before.kind != "places":
+            q.register = at_position(before, position)
     return q
+
+
+def _listed_before(earlier_questions: list[str]) -> TripQuestion | None:
+    """The register question the conversation's follow-ups about its trips refer to: the last one before, past
+    other such follow-ups ("Wer war die erste davon?", "Und die letzte?", "Welche wurden abgesagt?")."""
+    for earlier in reversed(earlier_questions):
+        if (before := analyse(earlier).register) is not None:
+            return before
+        if asked_position(earlier) is None and asked_status(earlier) is None:
+            return None  # the conversation turned to something else
+    return None
 
 
 # Words that point back into the conversation: pronouns, "dort", "damals", "the trip" (in lower case: the

@@ -42,6 +42,7 @@ class TripQuestion:
     kind: str  # list | count | leaders | places
     where: TripFilter
     asked: str  # how the answer names the selection: "nach Israel", "2019"
+    position: int | None = None  # one trip of the list, by its place in it (0: the first, -1: the last)
 
 
 def trip_question(q) -> TripQuestion | None:
@@ -81,6 +82,25 @@ def with_status(tq: TripQuestion, status: str | None, lang: str, kind: str | Non
     said = STATUS_WORDS[lang][status]
     return replace(tq, kind=kind or tq.kind, where=replace(tq.where, status=status),
                    asked=f"{tq.asked}, {said}" if tq.asked else said)
+
+
+# One of the trips a list answer named, by its place in the list (the register lists them by date): "Wer war
+# der erste davon?", "Und die letzte?", "Who led the second of them?" (Duden: Ordinalzahl — erste, zweite, dritte,
+# vierte, fünfte; letzte; Merriam-Webster: first, second, third, fourth, fifth, last), matched in the folded text.
+ORDINALS = {"erst": 0, "zweit": 1, "dritt": 2, "viert": 3, "fuenft": 4, "letzt": -1,
+            "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_ORDINAL = re.compile(r"\b(erst|zweit|dritt|viert|fuenft|letzt)e[nmrs]?\b|\b(first|second|third|fourth|fifth|last)\b")
+
+
+def asked_position(text: str) -> int | None:
+    """The place in a list a follow-up asks about ("der erste davon" -> 0, "the last one" -> -1), or None."""
+    m = _ORDINAL.search(fold(text).lower())
+    return ORDINALS[m.group(1) or m.group(2)] if m else None
+
+
+def at_position(tq: TripQuestion, position: int) -> TripQuestion:
+    """The list question narrowed to one of its trips, by its place in the list."""
+    return replace(tq, kind="list", position=position)
 
 
 @lru_cache(maxsize=1)

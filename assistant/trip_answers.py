@@ -77,6 +77,11 @@ def answer(tq: TripQuestion, q: Question, register: TripRegister, passage: Calla
         draft = refusal(q.lang, generation="trip_register")
         draft.text += f" ({reason.replace('→ ', 'nach ' if de else 'to ')})"
         return draft
+    n = len(trips)
+    if tq.position is not None:  # one trip of the list the conversation gave: "Wer war der erste davon?"
+        if tq.position >= n:
+            return _not_in_list(q.lang, n, tq.position)
+        trips = [trips[tq.position]]
     citations: dict[str, Citation] = {}
 
     def cite(mention: Mention | None) -> str:
@@ -99,13 +104,28 @@ def answer(tq: TripQuestion, q: Question, register: TripRegister, passage: Calla
         parts = [_places(t, de, cite, cities) for t in trips]
     else:
         parts = [_describe(t, tq.kind, de, _once(cite)) for t in trips]
-    n = len(trips)
     if de:
-        head = f"Die Artikel nennen {n} {'Reise' if n == 1 else 'Reisen'}" + (f" ({_german(tq.asked)})" if tq.asked else "") + ":"
+        head = f"Die Artikel nennen {n} {'Reise' if n == 1 else 'Reisen'}" + (f" ({_german(tq.asked)})" if tq.asked else "")
     else:
-        head = f"The articles report {n} {'trip' if n == 1 else 'trips'}" + (f" ({_english(tq.asked)})" if tq.asked else "") + ":"
+        head = f"The articles report {n} {'trip' if n == 1 else 'trips'}" + (f" ({_english(tq.asked)})" if tq.asked else "")
+    if tq.position is not None:
+        head += f"; {'die' if de else 'the'} {_ORDINAL_WORDS['de' if de else 'en'][tq.position]}"
+    head += ":"
     text = head + " " + " ".join(f"• {p}" for p in parts)  # bullets, not numbers: the count is the only number
     return Draft(text, False, sorted(citations.values(), key=lambda c: c.n), generation="trip_register")
+
+
+# how an answer says a trip's place in the list (assistant/register_question.py ORDINALS)
+_ORDINAL_WORDS = {"de": {0: "erste", 1: "zweite", 2: "dritte", 3: "vierte", 4: "fünfte", -1: "letzte"},
+                  "en": {0: "first", 1: "second", 2: "third", 3: "fourth", 4: "fifth", -1: "last"}}
+
+
+def _not_in_list(lang: str, n: int, position: int) -> Draft:
+    draft = refusal(lang, generation="trip_register")
+    word = _ORDINAL_WORDS[lang if lang in _ORDINAL_WORDS else "en"][position]
+    draft.text += (f" (Die Liste nennt nur {n} {'Reise' if n == 1 else 'Reisen'}, keine {word}.)" if lang == "de" else
+                   f" (The list has only {n} {'trip' if n == 1 else 'trips'}, no {word}.)")
+    return draft
 
 
 def _once(cite: Callable[[Mention | None], str]) -> Callable[[Mention | None], str]:

@@ -453,6 +453,35 @@ def test_a_follow_up_asking_for_a_status_selects_those_trips_of_the_question_bef
     assert none.refused and "abgesagt" in none.answer
 
 
+@pytest.mark.parametrize("text, position", [
+    ("Wer war der erste davon?", 0), ("Und die zweite?", 1), ("Wohin ging die dritte Reise?", 2),
+    ("Wer leitete die letzte?", -1), ("Who led the first of them?", 0), ("And the last one?", -1),
+    ("Welche davon fand statt?", None), ("Wer reiste zuerst?", None),
+])
+def test_the_place_in_a_list_a_follow_up_asks_about_is_read_from_its_ordinal(text, position):
+    from assistant.register_question import asked_position
+
+    assert asked_position(text) == position
+
+
+def test_a_follow_up_asking_for_one_trip_of_a_list_by_its_place_answers_with_that_trip(trip_assistant):
+    from assistant.service import Turn
+
+    before = [Turn("user", "Welche Delegationen reisten nach Israel?"), Turn("assistant", "…")]
+    everything = trip_assistant.answer("Welche Delegationen reisten nach Israel?")
+    assert "Westhagemann" in everything.answer and "Tel Aviv" in everything.answer  # the list: 2019-08, then 2019-11
+    first = trip_assistant.answer("Wer war die erste davon?", before)
+    assert first.generation == "trip_register" and "; die erste:" in first.answer
+    assert "Westhagemann" in first.answer and "Tel Aviv" not in first.answer
+    last = trip_assistant.answer("And the last one?", before)
+    assert "the last:" in last.answer and "Tel Aviv" in last.answer and "Westhagemann" not in last.answer
+    third = trip_assistant.answer("Und die dritte?", before + [Turn("user", "Wer war die erste davon?"), Turn("assistant", "…"),
+                                                             Turn("user", "And the last one?"), Turn("assistant", "…")])
+    assert third.refused and "nur 2 Reisen" in third.answer  # the list is still the one asked for three turns back
+    alone = trip_assistant.answer("Wer war die erste davon?")  # no list before it: nothing to pick from
+    assert alone.generation != "trip_register"
+
+
 def test_the_llm_extractor_without_a_generative_backend_is_a_one_line_error_before_anything_is_read(tmp_path):
     out = _cli("ingest", str(SAMPLE), "--trips", "llm", "--data-dir", str(tmp_path / "data"))
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "generative backend" in out.stderr
