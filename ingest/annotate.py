@@ -93,9 +93,11 @@ def _role_heads() -> list[tuple[str, str]]:
     return sorted(set(heads), key=lambda hk: -len(hk[0]))
 
 
+@lru_cache(maxsize=65536)
 def role_of(word: str) -> tuple[str, str] | None:
     """(the role word's head, its trip kind) when a word names a role: "US-Präsidentin" -> ("präsident",
-    "official"). Feminine (-in, -innen) and plural (-en, -e) forms count."""
+    "official"). Feminine (-in, -innen) and plural (-en, -e) forms count. (Asked for every capitalised word:
+    worked out once per word.)"""
     w = fold(word.split("-")[-1] if "-" in word else word)
     for head, kind in _role_heads():
         for ending in ("", "in", "innen", "en", "e", "n", "s"):

@@ -7,8 +7,9 @@ are, in ingest/models/). It reads what multilingual-e5-small already computes fo
 word's role in its sentence than the output, which is tuned to sentence similarity: on held-back GermEval
 sentences a linear read-out of layer 8 scores 0.75 F1, of the output layer 0.54). Two stages:
 
-1. a small neural network (one hidden layer; five of them, trained from different starting weights, averaged)
-   turns each word's states and shape into probabilities of the tags B-/I-PER, B-/I-LOC, B-/I-ORG, O;
+1. a small neural network (one hidden layer; five of them, trained from different starting weights, averaged;
+   their first layers stored as one product of two thin matrices) turns each word's states and shape into
+   probabilities of the tags B-/I-PER, B-/I-LOC, B-/I-ORG, O;
 2. a linear-chain CRF (python-crfsuite) decides the tag sequence from those probabilities, the neighbours',
    and what the word is: its form, affixes, shape, and whether the gazetteers know it as a first name, a place
    (ingest/gazetteer.py) or an organisation word (ingest/lexicon/de/organisations.yaml).
@@ -49,14 +50,12 @@ def words(text: str) -> list[tuple[int, int]]:
 
 def word_states(token_spans: list[tuple[int, int]], states: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     """Each word's states: the mean of the tokens that overlap it (a word the tokenizer dropped gets zeros)."""
-    out = np.zeros((len(spans), states.shape[1]), dtype=np.float32)
-    starts = np.array([a for a, _ in token_spans]) if token_spans else np.zeros(0)
-    ends = np.array([b for _, b in token_spans]) if token_spans else np.zeros(0)
-    for j, (a, b) in enumerate(spans):
-        hit = np.nonzero((starts < b) & (ends > a))[0]
-        if len(hit):
-            out[j] = states[hit].mean(axis=0)
-    return out
+    if not token_spans or not spans:
+        return np.zeros((len(spans), states.shape[1]), dtype=np.float32)
+    tokens, word = np.array(token_spans), np.array(spans)
+    overlap = (tokens[None, :, 0] < word[:, None, 1]) & (tokens[None, :, 1] > word[:, None, 0])  # word, token
+    counts = overlap.sum(axis=1, keepdims=True)
+    return (overlap.astype(np.float32) @ states.astype(np.float32, copy=False)) / np.maximum(counts, 1).astype(np.float32)
 
 
 def shape(word: str, first: bool) -> list[float]:
@@ -72,34 +71,44 @@ def _organisation_words() -> frozenset[str]:
     return frozenset(fold(w.rstrip(".")) for e in entries for w in e["words"])
 
 
+@lru_cache(maxsize=65536)
 def lexical(word: str, first: bool) -> dict:
-    """What a word is, apart from its context: form, affixes, shape, and what the gazetteers know it as."""
+    """What a word is, apart from its context: form, affixes, shape, and what the gazetteers know it as (yes/no
+    as 1.0/0.0, as the CRF reads them). Shared between calls: never change the dict returned."""
     from ingest import gazetteer
 
     f = fold(word)
-    return {"lower": word.lower(), "suf3": f[-3:], "pre3": f[:3], "title": word[:1].isupper(),
-            "upper": word.isupper() and len(word) > 1, "digit": any(c.isdigit() for c in word), "short": len(word) <= 2,
-            "punct": not word[:1].isalnum(), "first": first, "firstname": gazetteer.is_first_name(word),
-            "place": bool(gazetteer.places_named(word)) and word[:1].isupper(),
-            "demonym": gazetteer.demonym_place(word) is not None or gazetteer.adjective_country(word) is not None,
-            "orgword": f.rstrip(".") in _organisation_words()}
+    return {"lower": word.lower(), "suf3": f[-3:], "pre3": f[:3], "title": float(word[:1].isupper()),
+            "upper": float(word.isupper() and len(word) > 1), "digit": float(any(c.isdigit() for c in word)),
+            "short": float(len(word) <= 2), "punct": float(not word[:1].isalnum()), "first": float(first),
+            "firstname": float(gazetteer.is_first_name(word)),
+            "place": float(bool(gazetteer.places_named(word)) and word[:1].isupper()),
+            "demonym": float(gazetteer.demonym_place(word) is not None or gazetteer.adjective_country(word) is not None),
+            "orgword": float(f.rstrip(".") in _organisation_words())}
+
+
+_OWN_PROBABILITIES = tuple(f"p:{c}" for c in CLASSES)
+_NEIGHBOUR_WORD = ("lower", "title", "upper", "firstname", "place", "orgword", "punct")  # what a neighbour shows
+_NEIGHBOURS = {off: (tuple((k, f"{off}:{k}") for k in _NEIGHBOUR_WORD), tuple(f"{off}p:{c}" for c in CLASSES))
+               for off in (-1, 1)}
 
 
 def crf_features(tokens: list[str], probs: np.ndarray) -> list[dict]:
     """The CRF's view of each word: its own lexical features and tag probabilities, and its neighbours'."""
     own = [lexical(w, i == 0) for i, w in enumerate(tokens)]
+    rows = probs.tolist()
     out = []
     for i in range(len(tokens)):
         f = {"bias": 1.0, **own[i]}
-        f.update({f"p:{c}": float(probs[i, k]) for k, c in enumerate(CLASSES)})
-        for off in (-1, 1):
+        f.update(zip(_OWN_PROBABILITIES, rows[i]))
+        for off, (word_keys, probability_keys) in _NEIGHBOURS.items():
             j = i + off
             if 0 <= j < len(tokens):
-                f.update({f"{off}:{k}": own[j][k] for k in ("lower", "title", "upper", "firstname", "place", "orgword", "punct")})
-                f.update({f"{off}p:{c}": float(probs[j, k]) for k, c in enumerate(CLASSES)})
+                f.update((name, own[j][k]) for k, name in word_keys)
+                f.update(zip(probability_keys, rows[j]))
             else:
-                f[f"{off}:edge"] = True
-        out.append({k: (float(v) if isinstance(v, bool) else v) for k, v in f.items()})
+                f[f"{off}:edge"] = 1.0
+        out.append(f)
     return out
 
 
@@ -130,10 +139,11 @@ class Tagger:
         import pycrfsuite
 
         weights = np.load(models / "entities-mlp.npz")  # one row per network of the ensemble
-        w1, b1 = weights["w1"].astype(np.float32), weights["b1"].astype(np.float32)
-        self.networks, hidden = w1.shape[0], w1.shape[2]
-        # the networks' first layers side by side: one matrix product for all of them
-        self.hidden_w = np.ascontiguousarray(w1.transpose(1, 0, 2).reshape(w1.shape[1], self.networks * hidden))
+        # the networks' first layers side by side, factorised through RANK dimensions (ingest/train_entities.py):
+        # two thin matrix products for all five networks
+        self.into, self.out_of = weights["w1_in"].astype(np.float32), weights["w1_out"].astype(np.float32)
+        b1 = weights["b1"].astype(np.float32)
+        self.networks = b1.shape[0]
         self.hidden_b = b1.reshape(-1)
         self.out_w, self.out_b = weights["w2"].astype(np.float32), weights["b2"].astype(np.float32)
         self.crf = pycrfsuite.Tagger()
@@ -141,7 +151,7 @@ class Tagger:
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """The networks' tag probabilities for each word, averaged."""
-        hidden = np.maximum(inputs @ self.hidden_w + self.hidden_b, 0.0)
+        hidden = np.maximum((inputs @ self.into) @ self.out_of + self.hidden_b, 0.0)
         hidden = hidden.reshape(len(inputs), self.networks, -1).transpose(1, 0, 2)  # network, word, hidden
         logits = hidden @ self.out_w + self.out_b[:, None, :]
         logits -= logits.max(axis=2, keepdims=True)

@@ -96,25 +96,18 @@ def _companion_cues() -> list[str]:
 def cues_in(text: str, a: int, b: int) -> list[_Cue]:
     """The travel cues of text[a:b]: a word that starts with a cue stem, or ends with one ("Staatsbesuch",
     "Israelreise"), or a cue of several words ("traf ein", "hielt sich")."""
-    cues, _, not_travel = _travel()
+    cues, _, _ = _travel()
     out: list[_Cue] = []
     for m in WORD.finditer(text, a, b):
         w = fold(m.group(0))
-        if w in not_travel or any(w.endswith(n) for n in not_travel if len(n) > 6):
+        takes = _word_cue(w, m.group(0)[:1].isupper())
+        if takes is None:
             continue
         if w == "rede" and re.search(r"\bdie\s+$", text[max(a, m.start() - 5):m.start()]) and (
                 re.match(r"\s+(?:ist|war|sei|wäre|sein|gewesen|sind|waren)\b", text[m.end():m.end() + 10]) or
                 re.search(r"\b(?:ist|war|sei|wäre)\s+(?:[\w-]+\s+){0,3}von\b[^,;]*$", text[max(a, m.start() - 80):m.start()])):
             continue  # "von X war die Rede", "war von X die Rede": X was talked about (Duden: Rede, "die Rede sein von")
-        for stem, takes in cues:
-            if " " in stem:
-                continue
-            if w.startswith(stem) and m.group(0)[:1].isupper() and not _travel_head(w[len(stem):]):
-                continue  # a compound whose head is no travel noun: "Kongresswahlbezirke", "Tourneeplakat"
-            if w.startswith(stem) or (len(stem) >= 5 and re.search(re.escape(stem) + r"(?:e|es|s|en|n)?$", w)) or \
-                    (stem in w and w.endswith(compound_heads()) and len(w) > len(stem) + 3):
-                out.append(_Cue(m.start(), m.end(), m.group(0), takes))
-                break
+        out.append(_Cue(m.start(), m.end(), m.group(0), takes))
     folded, where = _folded(text, a, b)
     for stem, takes in cues:
         if " " not in stem:
@@ -127,6 +120,24 @@ def cues_in(text: str, a: int, b: int) -> list[_Cue]:
             spread = len(m.group(0).split()) > len(stem.split()) and m.group(0).endswith(last)
             out.append(_Cue(start, end, text[start:end], takes, end - len(last) if spread else None))
     return sorted(out, key=lambda c: c.start)
+
+
+@lru_cache(maxsize=65536)
+def _word_cue(w: str, capitalised: bool) -> tuple[str, ...] | None:
+    """What the travel cue a folded word is takes, or None: a word that starts with a one-word cue stem, or
+    ends with one ("Staatsbesuch", "Israelreise"). It depends on the word alone, so it is worked out once."""
+    cues, _, not_travel = _travel()
+    if w in not_travel or any(w.endswith(n) for n in not_travel if len(n) > 6):
+        return None
+    for stem, takes in cues:
+        if " " in stem:
+            continue
+        if w.startswith(stem) and capitalised and not _travel_head(w[len(stem):]):
+            continue  # a compound whose head is no travel noun: "Kongresswahlbezirke", "Tourneeplakat"
+        if w.startswith(stem) or (len(stem) >= 5 and re.search(re.escape(stem) + r"(?:e|es|s|en|n)?$", w)) or \
+                (stem in w and w.endswith(compound_heads()) and len(w) > len(stem) + 3):
+            return takes
+    return None
 
 
 def _travel_head(rest: str) -> bool:
