@@ -201,6 +201,8 @@ def cmd_bench(args) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1.")
     sizes: tuple[int, ...] = ()
+    if args.ingest_only and (args.scale or args.scale_sizes):
+        raise UserError("--ingest-only measures no retrieval: leave out --scale.")
     if args.scale or args.scale_sizes:
         try:
             sizes = tuple(int(x) for x in args.scale_sizes.split(",")) if args.scale_sizes else SCALE_SIZES
@@ -209,7 +211,7 @@ def cmd_bench(args) -> int:
     plot = Path(args.plot) if args.plot else (Path(args.report).with_name("bench_scale.png") if args.report else Path("bench_scale.png"))
     try:
         row = speed.run(Path(args.corpus), settings, args.limit, sizes, plot if sizes else None,
-                        log=lambda line: print(line, file=sys.stderr, flush=True))
+                        log=lambda line: print(line, file=sys.stderr, flush=True), ingest_only=args.ingest_only)
     except speed.BenchError as exc:
         raise UserError(str(exc)) from None
     print(json.dumps(row, ensure_ascii=False))
@@ -819,6 +821,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N articles")
     p.add_argument("--json", dest="json_out", help="write the figures as JSON to this file")
     p.add_argument("--report", help="write a Markdown report to this file")
+    p.add_argument("--ingest-only", action="store_true", help="only the ingest figures (the embedder alone, annotation, "
+                   "ingest, trips, re-ingest): not the naive pipeline, the questions or cold start")
     p.add_argument("--scale", action="store_true", help="also measure retrieval at about 1k, 10k and 100k chunks and plot it")
     p.add_argument("--scale-sizes", help="comma-separated chunk counts for --scale (default 1000,10000,100000)")
     p.add_argument("--plot", help="PNG of the scale figures (default: beside the report, or bench_scale.png)")

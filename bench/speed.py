@@ -45,8 +45,11 @@ class BenchError(Exception):
     """The benchmark cannot run as asked; the message says why."""
 
 
+INGEST_FIELDS = FIELDS[:FIELDS.index("reingest_s") + 1] + FIELDS[FIELDS.index("articles"):]  # what --ingest-only measures
+
+
 def run(corpus: Path, settings: Settings, limit: int | None = None, scale_sizes: tuple[int, ...] = (),
-        plot: Path | None = None, log=print) -> dict:
+        plot: Path | None = None, log=print, ingest_only: bool = False) -> dict:
     from index.embedders import make_embedder
     from ingest.chunking import chunk
     from index.vectors import sentence_vectors, texts_to_embed
@@ -98,6 +101,8 @@ def run(corpus: Path, settings: Settings, limit: int | None = None, scale_sizes:
         sync([source], ws)
         row["reingest_s"] = seconds(time.perf_counter() - start)
         log(f"reingest_s    {row['reingest_s']:>8}")
+        if ingest_only:  # a large corpus: the naive pipeline and the questions would take as long again
+            return {k: row[k] for k in INGEST_FIELDS}
 
         row["naive_ingest_s"] = _naive_ingest(articles, embedder, work / "naive")
         row["speedup_vs_naive"] = round(row["naive_ingest_s"] / row["ingest_s"], 3)
@@ -233,11 +238,11 @@ def _cold_start(data_dir: Path, question: str) -> float:
 
 def markdown(row: dict, command: str, plot: Path | None) -> str:
     """The report: the figures, the targets of the speed issue, and the scale table."""
-    targets = {"annotation_ratio": ("<=", 0.25), "overhead_ratio": ("<=", 1.35), "reingest_s": ("<=", 2), "retrieve_ms_p95": ("<=", 100),
+    targets = {"annotation_ratio": ("<=", 0.25), "overhead_ratio": ("<=", 1.15), "reingest_s": ("<=", 2), "retrieve_ms_p95": ("<=", 100),
                "answer_ms_p95": ("<=", 300), "peak_rss_mb": ("<=", 1500), "speedup_vs_naive": (">=", 1.0),
                "cold_start_s": ("<=", 3)}
     lines = ["# Benchmark", "", f"`{command}`", "", "| figure | value | target |", "|---|---|---|"]
-    for key in FIELDS:
+    for key in (k for k in FIELDS if k in row):
         target = ""
         if key in targets:
             op, limit = targets[key]

@@ -36,6 +36,19 @@ def test_bench_measures_every_figure_on_the_same_articles(tmp_path):
     assert any(line.startswith("embed_raw_s") for line in lines)
 
 
+def test_bench_ingest_only_measures_the_ingest_and_stops(tmp_path):
+    lines = []
+    row = bench.run(SAMPLE, load_settings(data_dir=str(tmp_path / "unused")), limit=2, log=lines.append, ingest_only=True)
+    assert list(row) == list(bench.INGEST_FIELDS)
+    assert row["overhead_ratio"] == pytest.approx(row["ingest_s"] / row["embed_raw_s"], rel=0.01)
+    assert "naive_ingest_s" not in row and not any(line.startswith("naive_ingest_s") for line in lines)
+    report = bench.markdown(row, "delegations bench --corpus corpus/sample --limit 2 --ingest-only", None)
+    assert "| overhead_ratio |" in report and "| naive_ingest_s |" not in report
+    run = subprocess.run([sys.executable, "-m", "cli", "bench", "--corpus", str(SAMPLE), "--ingest-only", "--scale"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode != 0 and "Traceback" not in run.stderr and "--ingest-only" in run.stderr
+
+
 def test_bench_on_a_missing_corpus_is_one_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "cli", "bench", "--corpus", str(tmp_path / "nope")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
