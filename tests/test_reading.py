@@ -731,3 +731,30 @@ def test_a_town_adjective_the_tagger_reads_as_a_place_is_the_town_as_a_demonym()
     raw = [Entity("place", start, start + len("Essener"), "Essener", 0)]
     entities = annotator._read(text, [(0, len(text))], raw, None)
     assert [(e.attrs["name"], e.attrs["form"]) for e in entities if e.kind == "place"] == [("Essen", "demonym")]
+
+
+def test_the_gazetteer_built_by_one_process_is_read_back_by_the_next(tmp_path):
+    """Building the place index takes seconds; a cold `delegations ask` reads the one a process before built
+    (kept in the user's cache dir), and a damaged file is built again, not an error."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    show = "from ingest import gazetteer; print([p.id for p in gazetteer.places_named('Warschau')], gazetteer.by_id('country:PL'))"
+    never_build = "from ingest import gazetteer; gazetteer._build_index = None; "  # reading back must not build
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    built = run(show)
+    assert "city:756135" in built and "Polen" in built  # Warschau is Warsaw (GeoNames 756135), in Polen
+    cached = list((tmp_path / "delegations").glob("gazetteer-*.pickle"))
+    assert len(cached) == 1
+    assert run(never_build + show.split("; ", 1)[1]) == built
+    cached[0].write_bytes(b"not a pickle")
+    assert run(show) == built
+    assert run(never_build + show.split("; ", 1)[1]) == built  # written again, whole
