@@ -87,9 +87,10 @@ def with_status(tq: TripQuestion, status: str | None, lang: str, kind: str | Non
 # One of the trips a list answer named, by its place in the list (the register lists them by date): "Wer war
 # der erste davon?", "Und die letzte?", "Who led the second of them?" (Duden: Ordinalzahl — erste, zweite, dritte,
 # vierte, fünfte; letzte; Merriam-Webster: first, second, third, fourth, fifth, last), matched in the folded text.
-ORDINALS = {"erst": 0, "zweit": 1, "dritt": 2, "viert": 3, "fuenft": 4, "letzt": -1,
-            "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
-_ORDINAL = re.compile(r"\b(erst|zweit|dritt|viert|fuenft|letzt)e[nmrs]?\b|\b(first|second|third|fourth|fifth|last)\b")
+_GERMAN_ORDINALS = {"erst": 0, "zweit": 1, "dritt": 2, "viert": 3, "fuenft": 4, "letzt": -1}  # stems: erste, ersten ...
+_ENGLISH_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+ORDINALS = {**_GERMAN_ORDINALS, **_ENGLISH_ORDINALS}
+_ORDINAL = re.compile(rf"\b({'|'.join(_GERMAN_ORDINALS)})e[nmrs]?\b|\b({'|'.join(_ENGLISH_ORDINALS)})\b")
 
 
 def asked_position(text: str) -> int | None:
