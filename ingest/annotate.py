@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.clean import fold, fold_accents
 
-ANNOTATOR = "7"
+ANNOTATOR = "8"
 LEXICON = Path(__file__).with_name("lexicon")
 
 

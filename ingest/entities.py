@@ -71,6 +71,23 @@ def _organisation_words() -> frozenset[str]:
     return frozenset(fold(w.rstrip(".")) for e in entries for w in e["words"])
 
 
+@lru_cache(maxsize=1)
+def _pronominal_adverbs() -> re.Pattern:
+    import yaml
+
+    entry, = yaml.safe_load((Path(__file__).with_name("lexicon") / "de" / "pronominal_adverbs.yaml").read_text(encoding="utf-8"))
+    vowel = "|".join(p for p in entry["prepositions"] if p[0] in "aeiouäöü")
+    consonant = "|".join(p for p in entry["prepositions"] if p[0] not in "aeiouäöü")
+    return re.compile(rf"(?:da|wo)(?:{consonant})|(?:dar|wor)(?:{vowel})|hier(?:{'|'.join(entry['prepositions'])})",
+                      re.IGNORECASE)
+
+
+def pronominal_adverb(word: str) -> bool:
+    """"Davor", "Danach", "Worauf": a pronominal adverb (ingest/lexicon/de/pronominal_adverbs.yaml), capitalised at
+    a sentence's start, is no name however much it looks like one ("Davor fand … statt")."""
+    return bool(_pronominal_adverbs().fullmatch(word))
+
+
 @lru_cache(maxsize=65536)
 def lexical(word: str, first: bool) -> dict:
     """What a word is, apart from its context: form, affixes, shape, and what the gazetteers know it as (yes/no
@@ -166,7 +183,7 @@ class Tagger:
         tokens = [text[a:b] for a, b in spans]
         probs = self.probabilities(mlp_inputs(tokens, word_states(token_spans, states, spans)))
         tags = self.crf.tag(crf_features(tokens, probs))
-        return spans_of(list(tags), spans)
+        return [s for s in spans_of(list(tags), spans) if not pronominal_adverb(text[s.start:s.end])]
 
 
 @lru_cache(maxsize=1)

@@ -759,3 +759,18 @@ def test_the_gazetteer_built_by_one_process_is_read_back_by_the_next(tmp_path):
     cached[0].write_bytes(b"not a pickle")
     assert run(show) == built
     assert run(read_back) == built  # written again, whole
+
+
+def test_a_pronominal_adverb_at_a_sentences_start_is_no_name():
+    # "Davor fand ein Empfang … statt" was read as a person "Davor" (also a first name) and named in English leads
+    from ingest.annotate import annotate
+    from ingest.entities import pronominal_adverb
+
+    entry, = entries("pronominal_adverbs")
+    for sentence in entry["examples"]:
+        assert pronominal_adverb(sentence.split()[0]), sentence
+    for sentence in entry["examples"][:2]:  # the tagger alone reads these two "Davor" as a person
+        annotation, _ = annotate(sentence)
+        assert not any(e.start == 0 for e in annotation.entities), sentence
+        assert any(e.kind == "place" for e in annotation.entities)
+    assert not any(pronominal_adverb(w) for w in ("Daum", "Davos", "Dante", "Wolfgang", "Davor Šuker"))
