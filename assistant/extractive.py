@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from assistant.answer import Citation, Draft, refusal
 from assistant.answerer import Prepared, Settled, Turn
-from assistant.evidence import of_head, stated_values, states
+from assistant.evidence import stated_values, states
 from assistant.ranking import Candidate, neighbour, rank
 from ingest.sentences import refers_back
 
@@ -54,10 +54,10 @@ def _asked_first(p: Prepared, chosen: list[Candidate]) -> tuple[list[Candidate],
     places, dates asked for), for an English lead sentence."""
     q = p.q
     best = max(chosen, key=lambda c: c.score, default=None)  # without a sentence of the asked slot: the best one leads
-    if q.slot is None:  # a noun asked for outside the slots ("Welche Themen …"): only the order changes
-        named = [c for c in chosen if q.head and of_head(q, c.sentence)]
-        lead = max(named, key=lambda c: c.score) if named else best
-        return chosen, lead, []
+    if q.slot is None:  # a noun asked for outside the slots ("Welche Themen …"): the best-scored sentence leads (its
+        # score already counts the noun asked for; putting a sentence that names the noun first as well led with a
+        # sentence about something else more often: XQuAD-de dev, answering sentence first 0.797 -> 0.822 without it)
+        return chosen, best, []
 
     def stating(c: Candidate) -> bool:
         return states(q, c.sentence, c.entities, tuple(p.register_quotes.get(c.passage.doc_id, ())), published=c.passage.date)
