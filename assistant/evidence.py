@@ -367,15 +367,25 @@ def _companions_named(entities: list[Entity], q: Question, sentence: str) -> lis
 _JOINED = re.compile(r"\s*(?:,[^,;:.!?]{0,80})?,?\s+(?:und|sowie|and)\s+")
 
 
+# Two parties facing each other, not a group: "zwischen X und Y", "between X and Y" (Duden: zwischen, drückt eine
+# Wechselbeziehung aus; Merriam-Webster: between, "in common to or shared by"): one did not come along with the other
+_FACING = re.compile(r"\b(?:zwischen|between)\s+(?:\S+\s+){0,3}$", re.IGNORECASE)
+
+
 def _joined_to_asked(entities: list[Entity], q: Question, sentence: str) -> list[str]:
     """The persons the sentence joins by "und" to one the question names ("Besides Rasmus Beck, who signed …?"
-    is stated by "… unterzeichneten Rasmus Beck, Geschäftsführer der …, und Jens Hildebrandt …")."""
+    is stated by "… unterzeichneten Rasmus Beck, Geschäftsführer der …, und Jens Hildebrandt …"); for who came
+    along on a trip, not the two of "zwischen X und Y" (the parties of a talk: "Wer begleitete Sarkozy bei seinem
+    Staatsbesuch?"), who are the two who signed "zwischen X und Y" all the same."""
+    along = bool(q.concepts & TRIP_CONCEPTS)
     asked = {fold(w) for t in q.critical + q.carried_critical for w in t.word.split() if len(w) >= 3}
     people = sorted(((sentence.find(e.text), e) for e in entities if e.kind == "person" and sentence.find(e.text) >= 0),
                     key=lambda pe: pe[0])
     out = []
     for (a, first), (b, second) in zip(people, people[1:]):
         names = [{fold(w) for w in (e.attrs.get("name") or e.text).split()} for e in (first, second)]
+        if along and _FACING.search(sentence[:a]):
+            continue
         if _JOINED.fullmatch(sentence[a + len(first.text):b]) and bool(names[0] & asked) != bool(names[1] & asked):
             other = second if names[0] & asked else first
             out.append(other.attrs.get("name") or other.text)

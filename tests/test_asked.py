@@ -396,6 +396,20 @@ def test_who_did_it_besides_someone_is_stated_by_a_person_joined_to_them_by_und(
     assert not states(q, alone, _entities(alone))
 
 
+
+def test_the_two_parties_of_a_talk_are_no_companions_of_each_other():
+    q = analyse("Wer begleitete Eva Kron bei ihrem Besuch in Oslo?")
+    talk = "In Oslo sollen die Gespräche zwischen Eva Kron und Jan Holm fortgesetzt werden."
+    assert not states(q, talk, _entities(talk))
+    english = analyse("Who accompanied Eva Kron on her visit to Oslo?")
+    assert not states(english, "In Oslo, the talks between Eva Kron and Jan Holm go on.",
+                      _entities("In Oslo, the talks between Eva Kron and Jan Holm go on."))
+    together = "In Oslo kamen Eva Kron und Jan Holm gemeinsam mit Lisa Rothe an."
+    assert states(q, together, _entities(together))
+    signed = analyse("Besides Eva Kron, who signed the contract in Oslo?")  # signing is done between the parties
+    between = "In Oslo wurde der Vertrag zwischen Eva Kron und Jan Holm unterzeichnet."
+    assert states(signed, between, _entities(between))
+
 def test_a_towns_adjective_says_who_someone_is_not_where_the_sentence_is():
     q = analyse("Wer nahm an der Reise nach Oslo teil?")
     from ingest.annotate import Entity
