@@ -165,6 +165,10 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
             return True
         if not dates and not q.critical and _CONDITION.search(sentence):  # "Wann rostet ein Nagel?" asks in general:
             return _does_asked(q, sentence)  # "Ein Nagel rostet, wenn er feucht bleibt" answers it
+        if dates and not q.predicate_concepts and q.concepts & TRIP_CONCEPTS and q.critical:
+            # "An welchem Tag reist X nach Osttimor?" (a trip the only relation): the date of a trip, not of the
+            # meeting or the war the article also dates ("Gestern traf sich Gusmão mit X")
+            return bool(concepts_of(sentence) & TRIP_CONCEPTS)
         return bool(dates) and (not q.predicate_concepts or of_relation(q, sentence))
     if slot == "companion":
         return bool(_companions_named(entities, q, sentence)) and (_companion_cue(sentence) or

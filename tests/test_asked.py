@@ -305,6 +305,13 @@ def test_the_verbs_of_coming_along_count_as_a_companion_cue(sentence):
     assert not _companion_cue("Die Ministerin traf in Oslo den Bürgermeister.")
 
 
+def test_the_day_of_a_trip_is_stated_by_a_sentence_of_a_trip_not_of_another_event_that_day():
+    q = analyse("An welchem Tag reist Eva Kron nach Lettland?")
+    met = "Am 3. Mai traf sich der Präsident in Riga mit Eva Kron, die früher die Partei führte."
+    assert not states(q, met, _entities(met), published="2026-05-04")
+    travels = "Am 3. Mai reist Eva Kron nach Riga, der Hauptstadt Lettlands."
+    assert states(q, travels, _entities(travels), published="2026-05-04")
+
 @pytest.mark.parametrize("question", ["An welchem Tag landete die Ministerin in Oslo?", "On which day did she land?",
                                       "What date was the fair in Lyon?", "Welches Datum hatte die Messe?"])
 def test_a_question_for_the_day_wants_a_day(question):
