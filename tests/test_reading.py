@@ -403,6 +403,17 @@ def test_a_group_from_a_kind_of_place_comes_from_there():
 PLACES = yaml.safe_load((LEXICON / "places.yaml").read_text(encoding="utf-8"))
 
 
+def test_every_country_code_of_the_places_list_is_a_country():
+    # YAML reads a bare NO (Norway) as False: Skandinavien lost Norway and "norwegisch" named no country
+    import pycountry
+
+    codes = [e["country"] for e in PLACES["country_names"] + PLACES["country_adjectives"]]
+    codes += [c for e in PLACES["regions"] for c in e["countries"]]
+    known = [c for c in codes if isinstance(c, str) and (pycountry.countries.get(alpha_2=c) or c == "XK")]  # Kosovo: CLDR's code
+    assert known == codes, [c for c in codes if c not in known]
+    assert gazetteer.adjective_country("norwegischen") == "NO"
+
+
 @pytest.mark.parametrize("entry", PLACES["country_names"], ids=lambda e: e["country"])
 def test_every_everyday_country_name_is_its_country_in_a_sentence(entry):
     for name in entry["names"]:
