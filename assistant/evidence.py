@@ -153,6 +153,8 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         return not (q.head and _HOW_MANY.search(q.text)) or counts_asked(sentence, q)
     if slot not in ("place", "organisation") and not _same_places(q, entities):
         return False  # (a place asked for is another than those the question names)
+    if another_countrys_group(q, sentence):
+        return False
     if slot in ("person", "companion") and any(quote in sentence for quote in register_quotes):
         return True
     if slot == "date":
@@ -309,6 +311,37 @@ def _same_places(q: Question, entities: list[Entity]) -> bool:
     # the sentence names where the question's places lie ("eine Reise in die USA" for New York and Boston)
     countries = {f"country:{p.country}" for p in map(gazetteer.by_id, q.places) if p is not None and p.country}
     return bool(countries & {e.attrs.get("id") for e in named})
+
+
+# A group named by its country's adjective before its noun: "die indische Delegation", "the Indian team" (Duden:
+# attributives Adjektiv; the adjectives of countries are CLDR's, ingest/gazetteer.py `adjective_country`)
+_ADJECTIVE_NOUN = re.compile(r"([\w-]+)\s+(?=([\w-]{4,}))")
+
+
+def _groups_by_country(text: str) -> dict[str, set[str]]:
+    """{the noun's stem: the countries whose adjective stands before it}: "der pakistanischen Delegation" ->
+    {"delegation": {"PK"}}."""
+    out: dict[str, set[str]] = {}
+    for m in _ADJECTIVE_NOUN.finditer(text):
+        country = gazetteer.adjective_country(m[1])
+        stems = content_stems(m[2]) if country else []
+        if stems:
+            out.setdefault(stems[0], set()).add(country)
+    return out
+
+
+def another_countrys_group(q: Question, sentence: str) -> bool:
+    """The question asks about a country's group ("Wer leitete die indische Delegation?") and the sentence speaks
+    of the same noun of another country only ("…, der Leiter der pakistanischen Delegation"): another group."""
+    asked = _groups_by_country(q.text)
+    if not asked:
+        return False
+    named = _groups_by_country(sentence)
+    if not named:
+        return False
+    anywhere = {c for w in sentence.split() if (c := gazetteer.adjective_country(w.strip(",.;:")))}
+    # "die indische und die pakistanische Delegation": the asked country's group is there too
+    return any(noun in named and not (countries & anywhere) for noun, countries in asked.items())
 
 
 def of_head(q: Question, sentence: str) -> bool:

@@ -305,6 +305,17 @@ def test_the_verbs_of_coming_along_count_as_a_companion_cue(sentence):
     assert not _companion_cue("Die Ministerin traf in Oslo den Bürgermeister.")
 
 
+def test_a_group_of_another_country_does_not_state_what_the_asked_countrys_group_did():
+    q = analyse("Wer leitete die lettische Delegation bei den Gesprächen in Oslo?")
+    other = "In Oslo sprach Jan Holm, der Leiter der norwegischen Delegation, von Fortschritten."
+    assert not states(q, other, _entities(other))
+    both = "In Oslo trafen sich die lettische und die norwegische Delegation unter der Leitung von Eva Kron."
+    assert states(q, both, _entities(both))
+    asked = "In Oslo sprach Eva Kron, die Leiterin der lettischen Delegation, von Fortschritten."
+    assert states(q, asked, _entities(asked))
+    english = analyse("Who led the Italian delegation at the talks in Oslo?")
+    assert not states(english, other, _entities(other))
+
 def test_the_day_of_a_trip_is_stated_by_a_sentence_of_a_trip_not_of_another_event_that_day():
     q = analyse("An welchem Tag reist Eva Kron nach Lettland?")
     met = "Am 3. Mai traf sich der Präsident in Riga mit Eva Kron, die früher die Partei führte."
