@@ -458,3 +458,31 @@ def test_a_which_question_outside_the_slots_leads_with_its_best_scored_sentence(
     answering = Candidate("In Riga wurde ihr Bild „Der Hafen“ berühmt.", passage, 0, (0, 1), score=4.5)
     chosen, lead, _ = _asked_first(SimpleNamespace(q=q, register_quotes={}), [naming, answering])
     assert lead is answering and chosen == [naming, answering]
+
+
+KRON = """Kron besucht Soldaten in Mali
+
+Verteidigungsministerin Eva Kron stattete am Montag den in Mali stationierten Soldaten in Gao einen unangekündigten Besuch ab. Ungewöhnlich war, dass sie von ihrem Mann Paul und der Sängerin Lisa Rothe begleitet wurde. Von der Opposition wurde die Art des Besuchs kritisiert.
+
+Kron hat die Truppen in Mali in den vergangenen zwei Jahren bereits viermal besucht. Es war aber das erste Mal, dass sie von ihrem Mann und einer Sängerin begleitet wurde. Dabei gab Lisa Rothe bei einem Zwischenstopp in Bamako ein Konzert für die Soldaten.
+
+Begleitet wurde Kron auch von den Abgeordneten Jan Holm und Uwe Sand. Der Wehrbeauftragte nannte den Besuch ein wichtiges Zeichen. Die Soldaten hätten das Ehepaar Kron freundlich empfangen. Das Ministerium teilte mit, dass Paul Kron aus Solidarität an dem Besuch teilgenommen habe und sich ein Bild von der Lage der Soldatinnen habe machen wollen.
+"""
+
+
+def test_every_sentence_that_names_companions_is_quoted_though_others_score_higher(tmp_path):
+    # an article written for this test, shaped like a news report: the companions are named in the second
+    # sentence (by "sie"), which scores below the opening sentence that only repeats the question
+    from assistant.service import Assistant
+    from index.sync import sync
+    from tests.conftest import make_workspace
+    from trips.update import trip_step
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "kron-mali.txt").write_text(KRON, encoding="utf-8")
+    ws = make_workspace(tmp_path / "data")
+    sync([tmp_path / "corpus"], ws, None, trip_step(ws))
+    answer = Assistant(ws).answer("Wer begleitete Verteidigungsministerin Kron bei ihrem Besuch der Soldaten in Mali?")
+    assert not answer.refused
+    for name in ("Jan Holm", "Lisa Rothe", "Paul Kron"):
+        assert name in answer.answer, name
