@@ -185,7 +185,7 @@ def _naive_ingest(articles, embedder, path: Path) -> float:
     from index.store import embedding_function
 
     client = chromadb.PersistentClient(path=str(path))
-    collection = client.get_or_create_collection("naive", embedding_function=embedding_function(embedder, "bench"))
+    collection = client.get_or_create_collection("naive", embedding_function=embedding_function(lambda: embedder, "bench"))
     documents = [Document(text=a.text, metadata={"title": a.title, "source": a.source}) for a in articles]
     start = time.perf_counter()
     storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))

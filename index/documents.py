@@ -116,9 +116,9 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
             _drop_collection(ws, unfinished)
         new_name = f"{settings.chroma.collection}-{time.strftime('%Y%m%d%H%M%S')}"
         manifest.set_meta("reindex_target", new_name)
-        old = ChunkStore(settings.data_dir, settings.chroma.url, old_name, ws.embed_model, ws.embedder_name,
+        old = ChunkStore(settings.data_dir, settings.chroma.url, old_name, lambda: ws.embed_model, ws.embedder_name,
                          check_embedder=False)
-        new = ChunkStore(settings.data_dir, settings.chroma.url, new_name, ws.embed_model, ws.embedder_name)
+        new = ChunkStore(settings.data_dir, settings.chroma.url, new_name, lambda: ws.embed_model, ws.embedder_name)
         manifest.start_staging()
         docs = manifest.all_docs()
         started = time.perf_counter()
@@ -154,7 +154,7 @@ def reindex(ws: Workspace, progress: Callable[[int, int], None] | None = None) -
 
 def _drop_collection(ws: Workspace, name: str) -> None:
     try:
-        ChunkStore(ws.settings.data_dir, ws.settings.chroma.url, name, ws.embed_model, ws.embedder_name,
+        ChunkStore(ws.settings.data_dir, ws.settings.chroma.url, name, lambda: ws.embed_model, ws.embedder_name,
                    check_embedder=False).drop()
     except Exception:  # noqa: BLE001 - it may never have been created
         pass

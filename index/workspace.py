@@ -48,7 +48,7 @@ class Workspace:
     @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
-        return ChunkStore(s.data_dir, s.chroma.url, self.collection, self.embed_model, self.embedder_name)
+        return ChunkStore(s.data_dir, s.chroma.url, self.collection, lambda: self.embed_model, self.embedder_name)
 
     @property
     def collection(self) -> str:

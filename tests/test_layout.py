@@ -129,3 +129,15 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("gradio", "llama_cpp"
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_question_on_the_in_process_embedder_loads_no_llama_index(sample_ws):
+    # its vector comes from the annotator's pass; importing llama-index took 0.8 of a cold `ask`'s 3 seconds
+    script = f"""
+import sys, cli
+assert cli.main(["ask", "Wer leitete die Delegation nach Japan?", "--data-dir", {str(sample_ws.settings.data_dir)!r}]) == 0
+print(sorted({{m.split(".")[0] for m in sys.modules if m.startswith("llama_index")}}))
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
