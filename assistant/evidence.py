@@ -153,7 +153,7 @@ def states(q: Question, sentence: str, entities: list[Entity], register_quotes: 
         return not (q.head and _HOW_MANY.search(q.text)) or counts_asked(sentence, q)
     if slot not in ("place", "organisation") and not _same_places(q, entities):
         return False  # (a place asked for is another than those the question names)
-    if another_countrys_group(q, sentence):
+    if _another_countrys_group(q, sentence):
         return False
     if slot in ("person", "companion") and any(quote in sentence for quote in register_quotes):
         return True
@@ -330,7 +330,7 @@ def _groups_by_country(text: str) -> dict[str, set[str]]:
     return out
 
 
-def another_countrys_group(q: Question, sentence: str) -> bool:
+def _another_countrys_group(q: Question, sentence: str) -> bool:
     """The question asks about a country's group ("Wer leitete die indische Delegation?") and the sentence speaks
     of the same noun of another country only ("…, der Leiter der pakistanischen Delegation"): another group."""
     asked = _groups_by_country(q.text)

@@ -7,6 +7,8 @@ does), and refuses when no sentence matches what is asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from assistant.answer import Citation, Draft, refusal
 from assistant.answerer import Prepared, Settled, Turn
 from assistant.evidence import stated_values, states
@@ -61,7 +63,7 @@ class ExtractiveAnswerer(Settled):
         return _compose(*_asked_first(p, chosen, added), q.lang)
 
 
-def _asked_first(p: Prepared, chosen: list[Candidate], added: list[Candidate] = ()) -> tuple[list[Candidate], Candidate | None, list[str]]:
+def _asked_first(p: Prepared, chosen: list[Candidate], added: Sequence[Candidate] = ()) -> tuple[list[Candidate], Candidate | None, list[str]]:
     """The sentences to quote with the one that states what was asked first (the best-scored of those that
     state the asked slot, assistant.evidence.states; else the best-scored one); sentences that state nothing of it are left out, but a
     sentence that leans on a kept one ("Er …") stays with it. Also the values the lead states (the names,
