@@ -272,6 +272,8 @@ def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], publis
         elif e.kind == "org":
             e.attrs = {"name": e.text}
             out.append(e)
+        elif _place_read_as_person(text, e, raw):
+            out.append(_place(Entity("place", e.start, e.end, e.text, e.sentence), text, context))
         else:
             out.append(e)
     out += _gazetteer_places(text, sentences, out)
@@ -283,6 +285,24 @@ def _read(text: str, sentences: list[tuple[int, int]], raw: list[Entity], publis
     # a name inside a date is part of the date: "Mai" in "am 3. Mai 2021" is the month, not Mai in Kenya
     out = [e for e in out if not any(d.start <= e.start and e.end <= d.end for d in dates)] + dates
     return sorted(out, key=lambda e: (e.start, e.end))
+
+
+# Where a place stands: "in", "im", "ins" (Duden: lokale Präpositionen; not "nach", which is also "after": "Nach
+# Schröder sprach Merkel"), an adjective or article between ("im benachbarten Aileu")
+_WHERE = re.compile(r"\b(?:in|im|ins)\s+(?:[\w-]+\s+)?$", re.IGNORECASE)
+
+
+def _place_read_as_person(text: str, e: Entity, raw: list[Entity]) -> bool:
+    """One word the tagger took for a person that the gazetteer knows as a place and not as a first name, right
+    after a preposition of place ("lagerten im benachbarten Aileu"), and no person of the article has it as a
+    family name: the place."""
+    from ingest import gazetteer
+
+    if e.kind != "person" or " " in e.text or not _WHERE.search(text[max(0, e.start - 40):e.start]):
+        return False
+    if gazetteer.place(e.text) is None or gazetteer.is_first_name(e.text):
+        return False
+    return not any(p.kind == "person" and p is not e and " " in p.text and p.text.split()[-1] == e.text for p in raw)
 
 
 def _without_false_places(entities: list[Entity]) -> list[Entity]:

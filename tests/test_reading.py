@@ -785,3 +785,15 @@ def test_a_pronominal_adverb_at_a_sentences_start_is_no_name():
         assert not any(e.start == 0 for e in annotation.entities), sentence
         assert any(e.kind == "place" for e in annotation.entities)
     assert not any(pronominal_adverb(w) for w in ("Daum", "Davos", "Dante", "Wolfgang", "Davor Šuker"))
+
+
+def test_a_place_after_in_that_the_tagger_took_for_a_person_is_the_place():
+    # the tagger read "Aileu" (a town in East Timor, GeoNames) as a person, and the trip reader made it a traveller
+    from ingest.annotate import annotate
+
+    sentence = ("Nach zwei Gesprächen mit dem Gouverneur in Kupang, der sie zur Umkehr bewegen wollte, zogen die "
+                "bewaffneten Rebellen weiter und schlugen ihr Lager im benachbarten Aileu auf.")
+    found = {e.text: e for e in annotate(sentence)[0].entities}
+    assert found["Aileu"].kind == "place" and found["Aileu"].attrs["country"] == "TL"
+    people = [e.text for e in annotate("Nach Schröder sprach Angela Merkel in Berlin.")[0].entities if e.kind == "person"]
+    assert "Schröder" in people  # "nach" is also "after": a name after it stays a person
