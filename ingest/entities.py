@@ -73,6 +73,7 @@ def _organisation_words() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _pronominal_adverbs() -> re.Pattern:
+    # read here, not through ingest.annotate.lexicon: annotate imports this module (no cycle, tests/test_layout.py)
     import yaml
 
     entry, = yaml.safe_load((Path(__file__).with_name("lexicon") / "de" / "pronominal_adverbs.yaml").read_text(encoding="utf-8"))
